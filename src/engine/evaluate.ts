@@ -1,0 +1,65 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Llama } from './llama.ts';
+
+export interface EvalResult {
+  /** Mean next-token negative log-likelihood, nats per predicted token. */
+  meanNll: number;
+  /** Total NLL in bits over the UTF-8 bytes of the text: compares models with different tokenizers. */
+  bitsPerByte: number;
+  /** Predicted tokens (each story contributes its token count minus the BOS). */
+  tokens: number;
+  bytes: number;
+  stories: number;
+}
+
+/** Stories separated by `<|endoftext|>` lines, trimmed, empty ones dropped. */
+export function splitStories(text: string): string[] {
+  return text
+    .split('<|endoftext|>')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+/** Sum of -log p(token[i+1] | tokens[..i]) over one sequence, in one batched forward. */
+async function sequenceNll(llama: Llama, tokens: number[]): Promise<number> {
+  const cache = llama.newCache();
+  try {
+    const logits = llama.model.forward(tokens, 0, cache);
+    const nll = tf.tidy(() => {
+      const lp = tf.logSoftmax(tf.slice(logits, [0, 0], [tokens.length - 1, -1]));
+      const targets = tf.oneHot(tf.tensor1d(tokens.slice(1), 'int32'), logits.shape[1]);
+      return tf.neg(tf.sum(tf.mul(lp, targets), -1));
+    });
+    logits.dispose();
+    const values = await nll.data();
+    nll.dispose();
+    return values.reduce((a, b) => a + b, 0);
+  } finally {
+    cache.dispose();
+  }
+}
+
+/**
+ * The reference's evaluation: each story encoded with BOS, truncated to the context length, every
+ * token after the first predicted from its prefix; NLL summed in float64.
+ */
+export async function evaluateStories(
+  llama: Llama,
+  stories: string[],
+  onProgress?: (done: number, total: number) => void,
+): Promise<EvalResult> {
+  let total = 0;
+  let tokens = 0;
+  let bytes = 0;
+  const encoder = new TextEncoder();
+  for (const [i, story] of stories.entries()) {
+    const ids = llama.tokenizer.encode(story, { bos: true }).slice(0, llama.config.seqLen);
+    bytes += encoder.encode(story).byteLength;
+    if (ids.length >= 2) {
+      total += await sequenceNll(llama, ids);
+      tokens += ids.length - 1;
+    }
+    onProgress?.(i + 1, stories.length);
+  }
+  return { meanNll: total / tokens, bitsPerByte: total / Math.LN2 / bytes, tokens, bytes, stories: stories.length };
+}

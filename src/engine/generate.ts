@@ -1,0 +1,150 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { EngineError } from './errors.ts';
+import type { Llama } from './llama.ts';
+import { Sampler } from './sampling/sampler.ts';
+import { logSumExp, topAlternatives, type Alternative } from './token-stats.ts';
+import { Utf8StreamDecoder } from './tokenizer/utf8-stream.ts';
+
+export interface GenerateOptions {
+  prompt: string;
+  /** Positions to run, as the reference's -n: the result has at most steps + 1 tokens with BOS. */
+  steps?: number;
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  seed?: number | bigint;
+  /** How many alternatives to report per generated token. */
+  alternatives?: number;
+  signal?: AbortSignal;
+}
+
+export interface GeneratedToken {
+  id: number;
+  position: number;
+  /** Text completed by this token: empty while a multi-byte character is still arriving. */
+  text: string;
+  /** Natural-log probability of this token under the model (temperature 1); null for BOS. */
+  logprob: number | null;
+  top: (Alternative & { piece: string })[];
+  fromPrompt: boolean;
+}
+
+export interface GenerationResult {
+  /** BOS, the prompt, then the generated tokens: the reference's token sequence. */
+  tokens: number[];
+  text: string;
+  promptTokens: number;
+  stopReason: 'steps' | 'bos' | 'aborted';
+  prefillMs: number;
+  decodeMs: number;
+  prefillTokensPerSecond: number;
+  /** Generated tokens per second of decoding, excluding the prompt. */
+  tokensPerSecond: number;
+}
+
+export const GENERATION_DEFAULTS = { steps: 256, temperature: 1, topP: 0.9, alternatives: 5 } as const;
+
+/** Logits of the last row, and the log-probability the model gave each prompt token. */
+async function prefill(llama: Llama, tokens: number[], cache: ReturnType<Llama['newCache']>) {
+  const logits = llama.model.forward(tokens, 0, cache);
+  const [last, promptLogprobs] = tf.tidy(() => {
+    const T = tokens.length;
+    const lastRow = tf.slice(logits, [T - 1, 0], [1, -1]);
+    if (T === 1) return [lastRow, null];
+    const lp = tf.logSoftmax(tf.slice(logits, [0, 0], [T - 1, -1]));
+    const targets = tf.oneHot(tf.tensor1d(tokens.slice(1), 'int32'), logits.shape[1]);
+    return [lastRow, tf.sum(tf.mul(lp, targets), -1)];
+  });
+  logits.dispose();
+  const out = { last: (await last.data()) as Float32Array, promptLogprobs: promptLogprobs ? ((await promptLogprobs.data()) as Float32Array) : null };
+  last.dispose();
+  promptLogprobs?.dispose();
+  return out;
+}
+
+/**
+ * Generates as the reference program does (prompt forced, then sampled until `steps` positions
+ * or BOS), yielding every token as soon as it is known. The prompt runs as one batched forward.
+ */
+export async function* generate(llama: Llama, opts: GenerateOptions): AsyncGenerator<GeneratedToken, GenerationResult> {
+  const seqLen = llama.config.seqLen;
+  let steps = opts.steps ?? GENERATION_DEFAULTS.steps;
+  if (steps <= 0 || steps > seqLen) steps = seqLen;
+  const tokenizer = llama.tokenizer;
+  const prompt = tokenizer.encode(opts.prompt, { bos: true });
+  const nAlt = opts.alternatives ?? GENERATION_DEFAULTS.alternatives;
+  const sampler = new Sampler({
+    temperature: opts.temperature ?? GENERATION_DEFAULTS.temperature,
+    topP: opts.topP ?? GENERATION_DEFAULTS.topP,
+    topK: opts.topK,
+    seed: opts.seed ?? Math.floor(Date.now() / 1000),
+  });
+  if (!(sampler.temperature >= 0)) throw new EngineError('bad-argument', `temperature must be ≥ 0, got ${opts.temperature}`);
+
+  const decoder = new Utf8StreamDecoder();
+  const tokens: number[] = [prompt[0]];
+  const emit = (id: number, position: number, logprob: number | null, top: Alternative[], fromPrompt: boolean): GeneratedToken => {
+    const text = decoder.push(tokenizer.decodeBytes(tokens[tokens.length - 1], id));
+    tokens.push(id);
+    return { id, position, text, logprob, top: top.map((a) => ({ ...a, piece: tokenizer.pieceText(a.id) })), fromPrompt };
+  };
+  const cache = llama.newCache();
+  let stopReason: GenerationResult['stopReason'] = 'steps';
+  let prefillMs = 0;
+  let decodeStart = 0;
+  try {
+    yield { id: prompt[0], position: 0, text: '', logprob: null, top: [], fromPrompt: true };
+    // The reference consumes prompt[pos + 1] at positions below prompt_len - 1; when steps ends
+    // inside the prompt nothing is sampled.
+    const forced = Math.min(prompt.length - 1, steps);
+    const t0 = performance.now();
+    const run = prompt.slice(0, Math.min(prompt.length, steps));
+    const { last, promptLogprobs } = await prefill(llama, run, cache);
+    prefillMs = performance.now() - t0;
+    for (let i = 1; i <= forced; i++) yield emit(prompt[i], i, promptLogprobs?.[i - 1] ?? null, [], true);
+    decodeStart = performance.now();
+    let logits: Float32Array | null = forced < steps ? last : null;
+    for (let pos = run.length - 1; logits && pos < steps; pos++) {
+      if (opts.signal?.aborted) {
+        stopReason = 'aborted';
+        break;
+      }
+      const next = sampler.sample(logits);
+      if (next === tokenizer.bosId) {
+        stopReason = 'bos';
+        break;
+      }
+      const lse = logSumExp(logits);
+      yield emit(next, pos + 1, logits[next] - lse, topAlternatives(logits, nAlt, lse), false);
+      if (pos + 1 >= steps) break;
+      const out = llama.model.forward([next], pos + 1, cache);
+      logits = (await out.data()) as Float32Array;
+      out.dispose();
+    }
+  } finally {
+    cache.dispose();
+  }
+  const decodeMs = decodeStart ? performance.now() - decodeStart : 0;
+  const generated = tokens.length - prompt.length;
+  const text = tokenizer.decode(tokens);
+  return {
+    tokens,
+    text,
+    promptTokens: prompt.length,
+    stopReason,
+    prefillMs,
+    decodeMs,
+    prefillTokensPerSecond: prefillMs > 0 ? (Math.min(prompt.length, steps) * 1000) / prefillMs : 0,
+    tokensPerSecond: decodeMs > 0 && generated > 0 ? (generated * 1000) / decodeMs : 0,
+  };
+}
+
+/** Runs a generation to the end, for callers that want the whole result (CLI --json, tests). */
+export async function generateAll(llama: Llama, opts: GenerateOptions, onToken?: (t: GeneratedToken) => void): Promise<GenerationResult> {
+  const it = generate(llama, opts);
+  for (;;) {
+    const r = await it.next();
+    if (r.done) return r.value;
+    onToken?.(r.value);
+  }
+}

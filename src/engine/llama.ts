@@ -1,0 +1,72 @@
+import type { Checkpoint } from './checkpoint/checkpoint.ts';
+import { loadLlama2c } from './checkpoint/llama2c.ts';
+import type { LlamaConfig } from './config.ts';
+import { mismatch } from './errors.ts';
+import type { ByteSource, LoadProgress } from './io/byte-source.ts';
+import { ConcatKVCache, type KVCache } from './kv-cache.ts';
+import { LlamaModel } from './model.ts';
+import { Tokenizer } from './tokenizer/tokenizer.ts';
+import { uploadWeights } from './weights/llama-weights.ts';
+
+export interface LlamaSources {
+  model: ByteSource;
+  modelName: string;
+  modelBytes?: number;
+  tokenizer: ByteSource;
+  tokenizerName: string;
+  tokenizerBytes?: number;
+  onProgress?: (p: LoadProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** A loaded model with its tokenizer on the active backend: what every engine API works on. */
+export class Llama {
+  private constructor(
+    readonly checkpoint: Checkpoint,
+    readonly tokenizer: Tokenizer,
+    readonly model: LlamaModel,
+    readonly names: { model: string; tokenizer: string },
+  ) {}
+
+  get config(): LlamaConfig {
+    return this.checkpoint.config;
+  }
+
+  /** Tokenizer first: it is small, so a wrong one is reported before a large download finishes. */
+  static async load(src: LlamaSources): Promise<Llama> {
+    const tokenizer = await Tokenizer.load(src.tokenizer, {
+      name: src.tokenizerName,
+      totalBytes: src.tokenizerBytes,
+      onProgress: src.onProgress,
+      signal: src.signal,
+    });
+    const checkpoint = await loadLlama2c(src.model, {
+      name: src.modelName,
+      totalBytes: src.modelBytes,
+      onProgress: src.onProgress,
+      signal: src.signal,
+    });
+    return Llama.fromCheckpoint(checkpoint, tokenizer, { model: src.modelName, tokenizer: src.tokenizerName });
+  }
+
+  static fromCheckpoint(checkpoint: Checkpoint, tokenizer: Tokenizer, names: { model: string; tokenizer: string }): Llama {
+    if (tokenizer.vocabSize !== checkpoint.config.vocabSize)
+      throw mismatch(
+        'tokenizer-mismatch',
+        names.tokenizer,
+        `vocabulary size for model ${names.model}`,
+        checkpoint.config.vocabSize,
+        tokenizer.vocabSize,
+      );
+    const model = new LlamaModel(checkpoint.config, uploadWeights(checkpoint));
+    return new Llama(checkpoint, tokenizer, model, names);
+  }
+
+  newCache(): KVCache {
+    return new ConcatKVCache(this.config);
+  }
+
+  dispose(): void {
+    this.model.dispose();
+  }
+}
