@@ -31,9 +31,11 @@ async function sequenceNll(llama: Llama, tokens: number[]): Promise<number> {
       return tf.neg(tf.sum(tf.mul(lp, targets), -1));
     });
     logits.dispose();
-    const values = await nll.data();
+    const values = (await nll.data()) as Float32Array;
     nll.dispose();
-    return values.reduce((a, b) => a + b, 0);
+    let sum = 0;
+    for (const v of values) sum += v;
+    return sum;
   } finally {
     cache.dispose();
   }

@@ -1,5 +1,5 @@
 import type { Checkpoint } from './checkpoint/checkpoint.ts';
-import { loadLlama2c } from './checkpoint/llama2c.ts';
+import { loadLlama2c, parseLlama2c } from './checkpoint/llama2c.ts';
 import type { LlamaConfig } from './config.ts';
 import { mismatch } from './errors.ts';
 import type { ByteSource, LoadProgress } from './io/byte-source.ts';
@@ -47,6 +47,14 @@ export class Llama {
       signal: src.signal,
     });
     return Llama.fromCheckpoint(checkpoint, tokenizer, { model: src.modelName, tokenizer: src.tokenizerName });
+  }
+
+  /** Both files already in memory (tests, a file the reader dropped). */
+  static fromBytes(model: Uint8Array, modelName: string, tokenizer: Uint8Array, tokenizerName: string): Llama {
+    return Llama.fromCheckpoint(parseLlama2c(model, modelName), Tokenizer.fromBytes(tokenizer, tokenizerName), {
+      model: modelName,
+      tokenizer: tokenizerName,
+    });
   }
 
   static fromCheckpoint(checkpoint: Checkpoint, tokenizer: Tokenizer, names: { model: string; tokenizer: string }): Llama {

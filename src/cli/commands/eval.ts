@@ -1,0 +1,43 @@
+import { readFile } from 'node:fs/promises';
+import { EngineError } from '../../engine/errors.ts';
+import { evaluateStories, splitStories } from '../../engine/evaluate.ts';
+import { parseBackend, useNodeBackend } from '../../node/backend.ts';
+import { loadLlamaFiles } from '../../node/load-files.ts';
+import { integerOption, parseOptions, requireOption } from '../args.ts';
+
+export const evalUsage = 'eval --model F --tokenizer F --text FILE [--stories N] [--backend B] [--json]';
+
+export async function evalCommand(argv: string[]): Promise<void> {
+  const o = parseOptions(argv, {
+    model: { type: 'string' },
+    tokenizer: { type: 'string' },
+    text: { type: 'string' },
+    stories: { type: 'string' },
+    backend: { type: 'string', default: 'auto' },
+    json: { type: 'boolean', default: false },
+  });
+  const textPath = requireOption(o.text, 'text');
+  const limit = integerOption(o.stories, 'stories', Infinity, 1);
+  const text = await readFile(textPath, 'utf8').catch((e: NodeJS.ErrnoException) => {
+    throw new EngineError('bad-argument', `text ${textPath}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
+  });
+  const stories = splitStories(text).slice(0, limit);
+  if (stories.length === 0) throw new EngineError('bad-argument', `text ${textPath}: no stories (empty file?)`);
+  await useNodeBackend(parseBackend(o.backend ?? 'auto'));
+  const llama = await loadLlamaFiles(requireOption(o.model, 'model'), requireOption(o.tokenizer, 'tokenizer'));
+  const showProgress = process.stderr.isTTY;
+  const r = await evaluateStories(llama, stories, (done, total) => {
+    if (showProgress) process.stderr.write(`\r${done}/${total} stories`);
+  });
+  if (showProgress) process.stderr.write('\n');
+  llama.dispose();
+  if (o.json) {
+    const { meanNll, bitsPerByte, tokens, bytes } = r;
+    process.stdout.write(`${JSON.stringify({ meanNll, bitsPerByte, tokens, bytes })}\n`);
+  } else {
+    process.stdout.write(
+      `stories ${r.stories}, predicted tokens ${r.tokens}, bytes ${r.bytes}\n` +
+        `mean NLL ${r.meanNll.toFixed(5)} nats/token, ${r.bitsPerByte.toFixed(4)} bits/byte\n`,
+    );
+  }
+}

@@ -1,0 +1,51 @@
+import { describeBackend } from '../../engine/backend.ts';
+import { GENERATION_DEFAULTS, generate } from '../../engine/generate.ts';
+import { parseBackend, useNodeBackend } from '../../node/backend.ts';
+import { loadLlamaFiles } from '../../node/load-files.ts';
+import { integerOption, numberOption, parseOptions, requireOption } from '../args.ts';
+
+export const generateUsage =
+  'generate --model F --tokenizer F [--prompt S] [--temperature 1] [--top-p 0.9] [--top-k 0] [--seed N] [--steps 256] [--backend auto|wasm|cpu|webgpu] [--json]';
+
+export async function generateCommand(argv: string[]): Promise<void> {
+  const o = parseOptions(argv, {
+    model: { type: 'string' },
+    tokenizer: { type: 'string' },
+    prompt: { type: 'string', default: '' },
+    temperature: { type: 'string' },
+    'top-p': { type: 'string' },
+    'top-k': { type: 'string' },
+    seed: { type: 'string' },
+    steps: { type: 'string' },
+    backend: { type: 'string', default: 'auto' },
+    json: { type: 'boolean', default: false },
+  });
+  const options = {
+    prompt: o.prompt ?? '',
+    temperature: numberOption(o.temperature, 'temperature', GENERATION_DEFAULTS.temperature, 0),
+    topP: numberOption(o['top-p'], 'top-p', GENERATION_DEFAULTS.topP, 0, 1),
+    topK: integerOption(o['top-k'], 'top-k', 0),
+    // As the reference program: the seed defaults to the current time in seconds.
+    seed: integerOption(o.seed, 'seed', Math.floor(Date.now() / 1000)),
+    steps: integerOption(o.steps, 'steps', GENERATION_DEFAULTS.steps),
+  };
+  const report = await useNodeBackend(parseBackend(o.backend ?? 'auto'));
+  const llama = await loadLlamaFiles(requireOption(o.model, 'model'), requireOption(o.tokenizer, 'tokenizer'));
+  const it = generate(llama, options);
+  for (;;) {
+    const r = await it.next();
+    if (r.done) {
+      const result = r.value;
+      if (o.json) {
+        const { tokens, text, tokensPerSecond } = result;
+        process.stdout.write(`${JSON.stringify({ tokens, text, backend: report.name, tokensPerSecond })}\n`);
+      } else {
+        process.stdout.write('\n');
+        process.stderr.write(`achieved tok/s: ${result.tokensPerSecond.toFixed(1)} (${describeBackend(report)})\n`);
+      }
+      break;
+    }
+    if (!o.json) process.stdout.write(r.value.text);
+  }
+  llama.dispose();
+}

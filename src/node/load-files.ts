@@ -1,0 +1,36 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { Readable } from 'node:stream';
+import { EngineError } from '../engine/errors.ts';
+import type { LoadProgress } from '../engine/io/byte-source.ts';
+import { Llama } from '../engine/llama.ts';
+
+/** A file as a byte stream with its size, or a clear error when it cannot be read. */
+export async function openFile(path: string, what: string) {
+  let size: number;
+  try {
+    const s = await stat(path);
+    if (!s.isFile()) throw new Error('not a regular file');
+    size = s.size;
+  } catch (e) {
+    const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
+    throw new EngineError('bad-argument', `${what} ${path}: ${reason}`);
+  }
+  const stream = Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>;
+  return { stream, size, name: basename(path) };
+}
+
+export async function loadLlamaFiles(modelPath: string, tokenizerPath: string, onProgress?: (p: LoadProgress) => void): Promise<Llama> {
+  const model = await openFile(modelPath, 'model');
+  const tokenizer = await openFile(tokenizerPath, 'tokenizer');
+  return Llama.load({
+    model: model.stream,
+    modelName: model.name,
+    modelBytes: model.size,
+    tokenizer: tokenizer.stream,
+    tokenizerName: tokenizer.name,
+    tokenizerBytes: tokenizer.size,
+    onProgress,
+  });
+}

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.ts';
+import { parityCases, sharedPath, STORIES260K, TOK512 } from '../support/shared.ts';
+
+const model = sharedPath(STORIES260K);
+const tokenizer = sharedPath(TOK512);
+
+/** A failure is one line on stderr, no stack trace, and a non-zero exit. */
+function expectCleanFailure(r: ReturnType<typeof runCli>, fragment: string) {
+  expect(r.status).not.toBe(0);
+  const lines = r.stderr.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^error: /);
+  expect(lines[0]).toContain(fragment);
+  expect(r.stderr).not.toMatch(/\s+at .+:\d+:\d+/);
+}
+
+describe('command line', () => {
+  it('generate --json gives the reference tokens for a public parity case', () => {
+    const c = parityCases().find((p) => p.prompt === 'The little bird')!;
+    const r = runCli(['generate', '--model', model, '--tokenizer', tokenizer, '--prompt', c.prompt, '--temperature', String(c.temperature), '--top-p', String(c.top_p), '--seed', String(c.seed), '--steps', String(c.steps), '--backend', 'wasm', '--json']);
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.tokens).toEqual(c.expected_tokens);
+    expect(out.backend).toBe('wasm');
+    expect(out.tokensPerSecond).toBeGreaterThan(0);
+    expect(`${out.text}\n`).toBe(c.reference_stdout);
+  });
+
+  it('presets prints the Llama 2 family with exact parameter counts', () => {
+    const r = runCli(['presets', '--json']);
+    expect(r.status).toBe(0);
+    const rows = JSON.parse(r.stdout) as { id: string; parameters: number; kvBytesPerToken: number }[];
+    expect(rows.find((p) => p.id === 'llama2-70b')).toMatchObject({ parameters: 68_976_648_192, kvBytesPerToken: 327_680 });
+  });
+
+  it('inspect reports config, parameters and memory by tensor', () => {
+    const r = runCli(['inspect', '--model', model, '--json']);
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.parameters.total).toBe(260_032);
+    expect(out.tensors.reduce((n: number, t: { bytes: number }) => n + t.bytes, 0)).toBe(260_032 * 4);
+  });
+
+  it.each([
+    [['generate', '--tokenizer', tokenizer], '--model is required'],
+    [['generate', '--model', '/nonexistent/model.bin', '--tokenizer', tokenizer], 'no such file'],
+    [['generate', '--model', model, '--tokenizer', tokenizer, '--temperature', 'hot'], '--temperature'],
+    [['generate', '--model', model, '--tokenizer', tokenizer, '--backend', 'tpu'], '--backend'],
+    [['generate', '--model', tokenizer, '--tokenizer', tokenizer], 'not a llama2.c checkpoint'],
+    [['generate', '--model', model, '--tokenizer', sharedPath('models/llama2-tokenizer/tokenizer.bin')], 'vocabulary size'],
+    [['generate', '--model', model, '--tokenizer', tokenizer, '--frobnicate'], 'frobnicate'],
+    [['eval', '--model', model, '--tokenizer', tokenizer], '--text is required'],
+    [['frobnicate'], 'unknown command'],
+  ])('%j fails with one clear line', (args, fragment) => {
+    expectCleanFailure(runCli(args), fragment);
+  });
+});
