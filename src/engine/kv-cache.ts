@@ -1,23 +1,33 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { headSize, type LlamaConfig } from './config.ts';
+import { hasKvWrite, kvWrite } from './kernels/kv-write.ts';
 
 /**
  * Keys and values of every past position, per layer, laid out [kvHeads, positions, headSize] so
  * attention is one batched matmul per layer. An implementation that writes in place into a
- * preallocated GPU buffer can replace this one behind the same interface.
+ * preallocated GPU buffer can replace these behind the same interface.
  */
 export interface KVCache {
   /** Positions stored (the same for all layers once a forward pass completes). */
   readonly length: number;
   readonly capacity: number;
-  /** Appends k, v: [tokens, kvHeads, headSize]; returns everything cached for that layer. */
+  /**
+   * Appends k, v: [tokens, kvHeads, headSize] at position `length`; returns everything cached
+   * for that layer, [kvHeads, positions, headSize]. `positions` may exceed the positions stored
+   * (a preallocated buffer): attention reads only the first `length` after this append.
+   */
   append(layer: number, k: tf.Tensor3D, v: tf.Tensor3D): { keys: tf.Tensor3D; values: tf.Tensor3D };
   /** Bytes held on the device. */
   bytes(): number;
   dispose(): void;
 }
 
-/** Grows by concatenation: simple and exact; the copy per step is small next to the weights read. */
+/** The cache that suits the active backend: written in place where it can be, else concatenated. */
+export function createKVCache(config: LlamaConfig): KVCache {
+  return hasKvWrite() ? new InPlaceKVCache(config) : new ConcatKVCache(config);
+}
+
+/** Grows by concatenation: simple, exact and backend-independent, but copies the whole cache each step. */
 export class ConcatKVCache implements KVCache {
   readonly capacity: number;
   private keys: (tf.Tensor3D | null)[];
@@ -58,5 +68,51 @@ export class ConcatKVCache implements KVCache {
     for (const t of [...this.keys, ...this.values]) t?.dispose();
     this.keys.fill(null);
     this.values.fill(null);
+  }
+}
+
+/**
+ * Preallocates [kvHeads, seqLen, headSize] per layer (on first use) and writes each step's rows
+ * in place with one kernel per layer: no copy of the past, whatever its length. For backends
+ * with the KV_WRITE kernel (cpu, wasm).
+ */
+export class InPlaceKVCache implements KVCache {
+  readonly capacity: number;
+  private readonly filled: number[];
+  private readonly buffers: ({ keys: tf.Tensor3D; values: tf.Tensor3D } | null)[];
+  private readonly shape: [number, number, number];
+
+  constructor(config: LlamaConfig) {
+    this.capacity = config.seqLen;
+    this.shape = [config.nKvHeads, config.seqLen, headSize(config)];
+    this.filled = new Array(config.nLayers).fill(0);
+    this.buffers = new Array(config.nLayers).fill(null);
+  }
+
+  get length(): number {
+    return this.filled[this.filled.length - 1];
+  }
+
+  append(layer: number, k: tf.Tensor3D, v: tf.Tensor3D) {
+    const prev = (this.buffers[layer] ??= { keys: tf.keep(tf.zeros(this.shape)), values: tf.keep(tf.zeros(this.shape)) });
+    const [keys, values] = kvWrite(prev.keys, prev.values, k, v, this.filled[layer]).map((t) => tf.keep(t));
+    prev.keys.dispose(); // a handle on the same buffer: it stays alive
+    prev.values.dispose();
+    this.buffers[layer] = { keys, values };
+    this.filled[layer] += k.shape[0];
+    return { keys, values };
+  }
+
+  bytes(): number {
+    return this.buffers.reduce((n, b) => n + (b ? 2 * b.keys.size * 4 : 0), 0);
+  }
+
+  dispose(): void {
+    for (const b of this.buffers) {
+      b?.keys.dispose();
+      b?.values.dispose();
+    }
+    this.buffers.fill(null);
+    this.filled.fill(0);
   }
 }

@@ -3,7 +3,7 @@ import { loadLlama2c, parseLlama2c } from './checkpoint/llama2c.ts';
 import type { LlamaConfig } from './config.ts';
 import { mismatch } from './errors.ts';
 import type { ByteSource, LoadProgress } from './io/byte-source.ts';
-import { ConcatKVCache, type KVCache } from './kv-cache.ts';
+import { createKVCache, type KVCache } from './kv-cache.ts';
 import { LlamaModel } from './model.ts';
 import { Tokenizer } from './tokenizer/tokenizer.ts';
 import { uploadWeights } from './weights/llama-weights.ts';
@@ -71,7 +71,7 @@ export class Llama {
   }
 
   newCache(): KVCache {
-    return new ConcatKVCache(this.config);
+    return createKVCache(this.config);
   }
 
   dispose(): void {

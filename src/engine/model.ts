@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { headSize, type LlamaConfig } from './config.ts';
-import { groupedQueryAttention } from './layers/attention.ts';
-import { swiGlu } from './layers/feed-forward.ts';
-import { rmsNorm } from './layers/rmsnorm.ts';
-import { applyRope, ropeRows, ropeTables, type RopeTables } from './layers/rope.ts';
+import type { LlamaConfig } from './config.ts';
+import { attention, attentionWithWeights } from './kernels/attention.ts';
+import { rmsNorm } from './kernels/rms-norm.ts';
+import { ropeQkv, splitHeads } from './kernels/rope.ts';
+import { splitGateUp, swiGlu } from './kernels/swiglu.ts';
+import { RopePositions, ropeTables, type RopeTables } from './layers/rope.ts';
 import type { KVCache } from './kv-cache.ts';
 import type { Probe } from './probe.ts';
-import { disposeWeights, gateUpSplit, qkvSplit, type LlamaWeights } from './weights/llama-weights.ts';
+import { disposeWeights, type LlamaWeights } from './weights/llama-weights.ts';
 
 /**
  * The Llama 2 decoder: token embedding, nLayers pre-norm blocks (attention and SwiGLU FFN, each
@@ -33,42 +34,44 @@ export class LlamaModel {
     if (T === 0) throw new RangeError('forward needs at least one token');
     if (start + T > c.seqLen) throw new RangeError(`positions up to ${start + T} exceed the context length ${c.seqLen}`);
     return tf.tidy(() => {
-      const rows = ropeRows(this.rope, start, T);
-      let x = tf.gather(this.weights.tokenEmbedding, tf.tensor1d(tokens, 'int32')) as tf.Tensor2D;
+      const positions = new RopePositions(this.rope, start, T);
+      let x = this.weights.tokenEmbedding.lookup(tokens);
       probe?.record('embedding', null, x);
       this.weights.blocks.forEach((w, l) => {
         probe?.record('block_input', l, x);
         // Attention sub-block: x + Wo · attention(RoPE(Wq h), RoPE(Wk h), Wv h), h = RMSNorm(x)
         const h = rmsNorm(x, w.attentionNorm, c.normEps);
-        const [q, k, v] = tf.split(w.qkv.apply(h), qkvSplit(c), -1) as tf.Tensor2D[];
-        const hs = headSize(c);
-        const qRot = applyRope(tf.reshape(q, [T, c.nHeads, hs]), rows);
-        const kRot = applyRope(tf.reshape(k, [T, c.nKvHeads, hs]), rows);
-        const { keys, values } = cache.append(l, kRot, tf.reshape(v, [T, c.nKvHeads, hs]));
-        const att = groupedQueryAttention(qRot, keys, values, start);
-        const attended = w.output.apply(att.output);
+        const qkv = w.qkv.apply(h); // [Wq; Wk; Wv] h
+        const { q, k, v } = ropeQkv(qkv, positions, c.nHeads, c.nKvHeads); // split into heads; q, k rotated
+        const { keys, values } = cache.append(l, k, v);
+        const heads = attention(q, keys, values, start);
+        const attended = w.output.apply(heads);
         x = tf.add(x, attended);
         if (probe) {
+          const raw = splitHeads(qkv, c.nHeads, c.nKvHeads);
+          const { scores, probs } = attentionWithWeights(q, keys, values, start);
+          const rows = (s: tf.Tensor) => tf.reshape(s, [T, -1]);
           const perHead = (s: tf.Tensor4D) => tf.reshape(tf.transpose(s, [1, 0, 2, 3]), [T, c.nHeads, s.shape[3]]);
           probe.record('attention_norm', l, h);
-          probe.record('q', l, q);
-          probe.record('k', l, k);
-          probe.record('v', l, v);
-          probe.record('q_rope', l, tf.reshape(qRot, [T, c.dim]));
-          probe.record('k_rope', l, tf.reshape(kRot, [T, k.shape[1]]));
-          probe.record('attention_scores', l, perHead(att.scores));
-          probe.record('attention_probs', l, perHead(att.probs));
-          probe.record('attention_heads', l, att.output);
+          probe.record('q', l, rows(raw.q));
+          probe.record('k', l, rows(raw.k));
+          probe.record('v', l, rows(raw.v));
+          probe.record('q_rope', l, rows(q));
+          probe.record('k_rope', l, rows(k));
+          probe.record('attention_scores', l, perHead(scores));
+          probe.record('attention_probs', l, perHead(probs));
+          probe.record('attention_heads', l, heads);
           probe.record('attention_output', l, attended);
           probe.record('residual_attention', l, x);
         }
         // Feed-forward sub-block: x + W2 (silu(W1 h) ⊙ W3 h), h = RMSNorm(x)
         const h2 = rmsNorm(x, w.ffnNorm, c.normEps);
-        const [gate, up] = tf.split(w.gateUp.apply(h2), gateUpSplit(c), -1) as tf.Tensor2D[];
-        const gated = swiGlu(gate, up);
+        const gateUp = w.gateUp.apply(h2); // [W1; W3] h
+        const gated = swiGlu(gateUp);
         const ffn = w.down.apply(gated);
         x = tf.add(x, ffn);
         if (probe) {
+          const [gate, up] = splitGateUp(gateUp);
           probe.record('ffn_norm', l, h2);
           probe.record('gate', l, gate);
           probe.record('up', l, up);

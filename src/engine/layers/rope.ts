@@ -45,18 +45,37 @@ export interface RopeRows {
   sin: tf.Tensor3D;
 }
 
-export function ropeRows(t: RopeTables, start: number, count: number): RopeRows {
-  const hs = t.cos.shape[1];
-  const rows = (m: tf.Tensor2D) => tf.reshape(tf.slice(m, [start, 0], [count, hs]), [count, 1, hs]) as tf.Tensor3D;
-  return { cos: rows(t.cos), sin: rows(t.sin) };
+/**
+ * The positions one forward pass rotates by: start..start+count-1. A fused kernel reads the
+ * tables directly; composite ops use `rows()`, sliced once per forward pass and shared by all
+ * layers (the first call must come from the forward pass's scope, not a nested tidy).
+ */
+export class RopePositions {
+  private sliced: RopeRows | null = null;
+  constructor(
+    readonly tables: RopeTables,
+    readonly start: number,
+    readonly count: number,
+  ) {}
+
+  rows(): RopeRows {
+    if (!this.sliced) {
+      const hs = this.tables.cos.shape[1];
+      const rows = (m: tf.Tensor2D) =>
+        tf.reshape(tf.slice(m, [this.start, 0], [this.count, hs]), [this.count, 1, hs]) as tf.Tensor3D;
+      this.sliced = { cos: rows(this.tables.cos), sin: rows(this.tables.sin) };
+    }
+    return this.sliced;
+  }
 }
 
 /**
- * Rotates every adjacent pair (x0, x1) → (x0 cos − x1 sin, x0 sin + x1 cos).
- * x: [tokens, heads, headSize]; rows: from ropeRows for the same tokens.
+ * Rotates every adjacent pair (x0, x1) → (x0 cos − x1 sin, x0 sin + x1 cos), with the signed
+ * tables above. x: [tokens, heads, headSize]; cos, sin: [tokens, 1, headSize].
+ * Rotating by −angle (negated sin) is the transpose, which is also the gradient.
  */
-export function applyRope(x: tf.Tensor3D, rows: RopeRows): tf.Tensor3D {
+export function rotatePairs(x: tf.Tensor3D, cos: tf.Tensor3D, sin: tf.Tensor3D): tf.Tensor3D {
   const [t, h, hs] = x.shape;
   const swapped = tf.reshape(tf.reverse(tf.reshape(x, [t, h, hs / 2, 2]), -1), [t, h, hs]);
-  return tf.add(tf.mul(x, rows.cos), tf.mul(swapped, rows.sin));
+  return tf.add(tf.mul(x, cos), tf.mul(swapped, sin));
 }

@@ -6,7 +6,8 @@ const MASK64 = (1n << 64n) - 1n;
 const MULTIPLIER = 0x2545f4914f6cdd1dn;
 
 export class XorShiftRng {
-  private state: bigint;
+  /** The whole generator state: pass it back as the seed to resume the same sequence. */
+  state: bigint;
   constructor(seed: number | bigint) {
     this.state = BigInt(seed) & MASK64;
   }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { kvDim, type LlamaConfig } from '../config.ts';
+import type { LlamaConfig } from '../config.ts';
 import type { Checkpoint } from '../checkpoint/checkpoint.ts';
 import { DenseLinear, type Linear } from './linear.ts';
 
@@ -17,8 +17,38 @@ export interface BlockWeights {
   down: Linear;
 }
 
+/**
+ * The token embedding, a row of [vocab, dim] per token. When the classifier shares the matrix it
+ * is stored once, transposed for the classifier ([dim, vocab]), and a token's row is its column.
+ */
+export class TokenEmbedding {
+  private constructor(
+    private readonly table: tf.Tensor2D,
+    private readonly transposed: boolean,
+  ) {}
+  static rows(table: tf.Tensor2D): TokenEmbedding {
+    return new TokenEmbedding(table, false);
+  }
+  static columnsOf(classifier: DenseLinear): TokenEmbedding {
+    return new TokenEmbedding(classifier.weightT, true);
+  }
+  /** [tokens, dim]. */
+  lookup(tokens: number[]): tf.Tensor2D {
+    return tf.tidy(() => {
+      const ids = tf.tensor1d(tokens, 'int32');
+      if (!this.transposed) return tf.gather(this.table, ids);
+      const columns = tf.gather(this.table, ids, 1); // [dim, tokens]
+      return tokens.length === 1 ? tf.reshape(columns, [1, -1]) : tf.transpose(columns);
+    });
+  }
+  /** Disposes the table unless the classifier owns it. */
+  dispose(): void {
+    if (!this.transposed) this.table.dispose();
+  }
+}
+
 export interface LlamaWeights {
-  tokenEmbedding: tf.Tensor2D;
+  tokenEmbedding: TokenEmbedding;
   blocks: BlockWeights[];
   finalNorm: tf.Tensor1D;
   classifier: Linear;
@@ -27,7 +57,6 @@ export interface LlamaWeights {
 /** Uploads a host checkpoint to the active TF.js backend. */
 export function uploadWeights(ck: Checkpoint): LlamaWeights {
   const c: LlamaConfig = ck.config;
-  const tokenEmbedding = tf.tensor2d(ck.tokenEmbedding, [c.vocabSize, c.dim]);
   const blocks = ck.layers.map((l) => ({
     attentionNorm: tf.tensor1d(l.rmsAtt),
     qkv: DenseLinear.fromRows([l.wq, l.wk, l.wv], c.dim),
@@ -36,9 +65,10 @@ export function uploadWeights(ck: Checkpoint): LlamaWeights {
     gateUp: DenseLinear.fromRows([l.w1, l.w3], c.dim),
     down: DenseLinear.fromRows([l.w2], c.hiddenDim),
   }));
-  const classifier = ck.classifier
-    ? DenseLinear.fromRows([ck.classifier], c.dim)
-    : new DenseLinear(tokenEmbedding);
+  const classifier = DenseLinear.fromRows([ck.classifier ?? ck.tokenEmbedding], c.dim);
+  const tokenEmbedding = ck.classifier
+    ? TokenEmbedding.rows(tf.tensor2d(ck.tokenEmbedding, [c.vocabSize, c.dim]))
+    : TokenEmbedding.columnsOf(classifier);
   return { tokenEmbedding, blocks, finalNorm: tf.tensor1d(ck.rmsFinal), classifier };
 }
 
@@ -50,10 +80,5 @@ export function disposeWeights(w: LlamaWeights): void {
     for (const lin of [b.qkv, b.output, b.gateUp, b.down]) lin.dispose();
   }
   w.finalNorm.dispose();
-  // A shared classifier wraps the embedding tensor, disposed above.
-  if (w.classifier instanceof DenseLinear && w.classifier.weight !== w.tokenEmbedding) w.classifier.dispose();
+  w.classifier.dispose();
 }
-
-/** Widths to split the fused projections back into q, k, v and gate, up. */
-export const qkvSplit = (c: LlamaConfig): [number, number, number] => [c.dim, kvDim(c), kvDim(c)];
-export const gateUpSplit = (c: LlamaConfig): [number, number] => [c.hiddenDim, c.hiddenDim];

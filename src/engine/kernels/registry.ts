@@ -1,0 +1,131 @@
+/**
+ * Fused kernels: one TF.js kernel launch for a step the stock ops spell out in five to ten.
+ *
+ * A model this small is limited by the fixed cost of each kernel launch, not by arithmetic, so
+ * RMSNorm, RoPE, attention and SwiGLU each get a kernel of their own. Every fused op follows
+ * the same pattern (see rms-norm.ts):
+ *
+ *  - a kernel name, registered per backend with `tf.registerKernel` (this file registers the
+ *    host-memory backends, cpu and wasm, from one JavaScript implementation; a WebGPU kernel
+ *    registers under the same name with `backendName: 'webgpu'`);
+ *  - a gradient, registered once per kernel name with `tf.registerGradient`, so the fused op
+ *    trains on every backend that has the kernel (it works on whatever backend is active);
+ *  - an op function that launches the kernel where the active backend has it and otherwise
+ *    runs the same math as composite stock ops, whose own gradients apply.
+ *
+ * A registered gradient rather than tf.customGrad: customGrad cannot return several outputs
+ * (RoPE returns q, k and v), wraps every call in an extra scope, and would have to be repeated
+ * by each backend's op; a gradient registered by kernel name applies wherever the kernel runs,
+ * as it does for TF.js's own kernels.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+/** True when the active backend has a kernel registered under this name. */
+export function hasKernel(kernelName: string): boolean {
+  return tf.getKernel(kernelName, tf.getBackend()) !== undefined;
+}
+
+/** Runs a registered kernel with one output. */
+export function runKernel<T extends tf.Tensor>(kernelName: string, inputs: Record<string, tf.Tensor>, attrs: object = {}): T {
+  return tf.engine().runKernel(kernelName, inputs, attrs as tf.NamedAttrMap) as T;
+}
+
+/** Runs a registered kernel with several outputs. */
+export function runKernelOutputs(kernelName: string, inputs: Record<string, tf.Tensor>, attrs: object = {}): tf.Tensor[] {
+  return tf.engine().runKernel(kernelName, inputs, attrs as tf.NamedAttrMap) as unknown as tf.Tensor[];
+}
+
+/**
+ * Float32 tensor memory on a host backend, seen the same way on cpu (typed arrays) and wasm
+ * (views into the WebAssembly heap).
+ */
+export interface HostMemory {
+  /** The tensor's elements. A view: take it after the kernel's last `allocate`, which may move the heap. */
+  view(t: tf.TensorInfo): Float32Array;
+  /** A new float32 tensor, contents undefined. */
+  allocate(shape: number[]): tf.TensorInfo;
+  /** Another handle on t's buffer, as Reshape returns: for an output written in place. */
+  alias(t: tf.TensorInfo): tf.TensorInfo;
+}
+
+/** The parts of the cpu and wasm backends used here (structural types: no backend import). */
+interface CpuBackendLike {
+  data: { get(dataId: object): { values?: unknown } };
+  makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): tf.TensorInfo;
+  incRef(dataId: object): void;
+}
+interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+  incRef(dataId: object): void;
+}
+
+const size = (shape: number[]) => shape.reduce((n, d) => n * d, 1);
+
+class CpuMemory implements HostMemory {
+  constructor(private readonly b: CpuBackendLike) {}
+  view(t: tf.TensorInfo): Float32Array {
+    return this.b.data.get(t.dataId).values as Float32Array;
+  }
+  allocate(shape: number[]): tf.TensorInfo {
+    return this.b.makeTensorInfo(shape, 'float32', new Float32Array(size(shape)));
+  }
+  alias(t: tf.TensorInfo): tf.TensorInfo {
+    this.b.incRef(t.dataId);
+    return { dataId: t.dataId, shape: t.shape, dtype: t.dtype };
+  }
+}
+
+class WasmMemory implements HostMemory {
+  constructor(private readonly b: WasmBackendLike) {}
+  view(t: tf.TensorInfo): Float32Array {
+    return this.b.typedArrayFromHeap(t);
+  }
+  allocate(shape: number[]): tf.TensorInfo {
+    return this.b.makeOutput(shape, 'float32');
+  }
+  alias(t: tf.TensorInfo): tf.TensorInfo {
+    this.b.incRef(t.dataId);
+    return { dataId: t.dataId, shape: t.shape, dtype: t.dtype };
+  }
+}
+
+const memories = new WeakMap<object, HostMemory>();
+function hostMemory(backendName: 'cpu' | 'wasm', backend: object): HostMemory {
+  let m = memories.get(backend);
+  if (!m) {
+    m = backendName === 'cpu' ? new CpuMemory(backend as CpuBackendLike) : new WasmMemory(backend as WasmBackendLike);
+    memories.set(backend, m);
+  }
+  return m;
+}
+
+export type HostKernelFunc<A> = (
+  host: HostMemory,
+  inputs: Record<string, tf.TensorInfo>,
+  attrs: A,
+) => tf.TensorInfo | tf.TensorInfo[];
+
+/** Names of the kernels registered for the host backends (for tests and benchmarks). */
+export const hostKernelNames: string[] = [];
+
+/**
+ * Registers a kernel written once in JavaScript against HostMemory for the backends that keep
+ * tensors in memory JavaScript can address: cpu (typed arrays) and wasm (views into its heap).
+ */
+export function registerHostKernel<A>(kernelName: string, fn: HostKernelFunc<A>): void {
+  hostKernelNames.push(kernelName);
+  for (const backendName of ['cpu', 'wasm'] as const) {
+    tf.registerKernel({
+      kernelName,
+      backendName,
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        for (const name in inputs) {
+          const dtype = (inputs[name] as tf.TensorInfo).dtype;
+          if (dtype !== 'float32') throw new TypeError(`${kernelName} takes float32 tensors, got ${dtype} for ${name}`);
+        }
+        return fn(hostMemory(backendName, backend), inputs as Record<string, tf.TensorInfo>, attrs as A);
+      },
+    });
+  }
+}

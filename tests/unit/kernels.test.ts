@@ -1,0 +1,316 @@
+/**
+ * Each fused kernel against the stock-op composite it replaces, on random float32 data, forward
+ * and gradient, on both host backends (cpu, wasm); then the whole model both ways.
+ *
+ * Tolerances. The fused kernels compute in float32 in llama2.c's order of operations; the
+ * composites run TF.js kernels whose reductions (mean, matmul, softmax sums) may add in another
+ * order and whose sigmoid/exp may be a few ulps off the correctly rounded value. A sum of n
+ * float32 terms in two orders differs by at most about n·u·Σ|terms| (u = 2⁻²⁴ ≈ 6e-8), and in
+ * practice by about √n·u of it; the n here are at most 64, so forward results agree to a few
+ * 1e-7 of their scale. We allow 2e-6 of each output's scale (max |value|) plus the same relative
+ * to each element: 10× the typical error, still far below anything that changes a token.
+ * RoPE does the same two rounded products and one rounded sum either way, so it must match to
+ * the bit. Gradients are analytic formulas on one side and TF.js's chain rule on the other, with
+ * a few more reductions in a row, so they get 5e-6. (Observed worst: 2.5e-7 for both.)
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/register_all_gradients'; // the stock ops' gradients, for the composites
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import { readFileSync } from 'node:fs';
+import { attention, attentionComposite, ATTENTION } from '../../src/engine/kernels/attention.ts';
+import { KV_WRITE, kvWrite } from '../../src/engine/kernels/kv-write.ts';
+import { hasKernel, hostKernelNames } from '../../src/engine/kernels/registry.ts';
+import { RMS_NORM, rmsNorm, rmsNormComposite } from '../../src/engine/kernels/rms-norm.ts';
+import { ROPE_QKV, ropeQkv, ropeQkvComposite } from '../../src/engine/kernels/rope.ts';
+import { SWIGLU, swiGlu, swiGluComposite } from '../../src/engine/kernels/swiglu.ts';
+import { LLAMA_NORM_EPS, LLAMA_ROPE_THETA, type LlamaConfig } from '../../src/engine/config.ts';
+import { RopePositions, ropeTables } from '../../src/engine/layers/rope.ts';
+import { ConcatKVCache, createKVCache, InPlaceKVCache } from '../../src/engine/kv-cache.ts';
+import { inspectForward } from '../../src/engine/inspect.ts';
+import { Llama } from '../../src/engine/llama.ts';
+import type { DenseLinear } from '../../src/engine/weights/linear.ts';
+
+const FORWARD_TOL = 2e-6;
+const GRAD_TOL = 5e-6;
+
+/** |a − b| ≤ tol · (max|b| + |b|) elementwise. */
+async function expectClose(actual: tf.Tensor, expected: tf.Tensor, tol: number) {
+  expect(actual.shape).toEqual(expected.shape);
+  const a = (await actual.data()) as Float32Array;
+  const b = (await expected.data()) as Float32Array;
+  const scale = b.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  let worst = 0;
+  for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / (scale + Math.abs(b[i])));
+  expect(worst).toBeLessThanOrEqual(tol);
+}
+
+/** Runs f with the host kernels unregistered, so the ops fall back to their composites. */
+function withoutFusedKernels<T>(f: () => T): T {
+  const backend = tf.getBackend();
+  const saved = hostKernelNames.map((name) => tf.getKernel(name, backend)!);
+  for (const k of saved) tf.unregisterKernel(k.kernelName, backend);
+  try {
+    return f();
+  } finally {
+    for (const k of saved) tf.registerKernel(k);
+  }
+}
+
+/** Gradients of Σ f(xs) ⊙ r (a random projection of the output) with respect to xs. */
+function projectedGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[], seed: number): tf.Tensor[] {
+  return tf.grads((...args: tf.Tensor[]) => {
+    const y = f(...args);
+    return tf.sum(tf.mul(y, tf.randomNormal(y.shape, 0, 1, 'float32', seed)));
+  })(xs);
+}
+
+const config = (over: Partial<LlamaConfig> = {}): LlamaConfig => ({
+  dim: 64,
+  hiddenDim: 172,
+  nLayers: 1,
+  nHeads: 8,
+  nKvHeads: 4,
+  vocabSize: 32,
+  seqLen: 32,
+  sharedClassifier: true,
+  normEps: LLAMA_NORM_EPS,
+  ropeTheta: LLAMA_ROPE_THETA,
+  ...over,
+});
+
+for (const backend of ['cpu', 'wasm'] as const) {
+  describe(`fused kernels on ${backend}`, () => {
+    beforeAll(async () => {
+      await tf.setBackend(backend);
+      await tf.ready();
+    });
+
+    it('registers every fused kernel for this backend', () => {
+      for (const name of [RMS_NORM, ROPE_QKV, ATTENTION, SWIGLU, KV_WRITE]) expect(hasKernel(name)).toBe(true);
+      withoutFusedKernels(() => expect(hasKernel(RMS_NORM)).toBe(false));
+    });
+
+    it('RMSNorm matches the composite, forward and gradient', async () => {
+      const x = tf.randomNormal([5, 64], 0, 3, 'float32', 1);
+      const w = tf.randomNormal([64], 1, 0.5, 'float32', 2) as tf.Tensor1D;
+      await expectClose(rmsNorm(x, w, 1e-5), rmsNormComposite(x, w, 1e-5), FORWARD_TOL);
+      const fused = projectedGrads((a, b) => rmsNorm(a, b as tf.Tensor1D, 1e-5), [x, w], 3);
+      const composite = projectedGrads((a, b) => rmsNormComposite(a, b as tf.Tensor1D, 1e-5), [x, w], 3);
+      for (let i = 0; i < 2; i++) await expectClose(fused[i], composite[i], GRAD_TOL);
+      // Rank 3 as well: only the last axis is normalized.
+      const x3 = tf.randomNormal([2, 3, 64], 0, 1, 'float32', 4);
+      await expectClose(rmsNorm(x3, w, 1e-5), rmsNormComposite(x3, w, 1e-5), FORWARD_TOL);
+    });
+
+    it('RoPE on q and k matches the composite to the bit, forward; gradient within tolerance', async () => {
+      for (const [nHeads, nKvHeads] of [
+        [8, 4],
+        [8, 8],
+        [8, 1],
+      ]) {
+        const c = config({ nHeads, nKvHeads });
+        const tables = ropeTables(c);
+        const hs = c.dim / nHeads;
+        const qkv = tf.randomNormal([3, (nHeads + 2 * nKvHeads) * hs], 0, 1, 'float32', 5) as tf.Tensor2D;
+        const at = new RopePositions(tables, 7, 3);
+        const fused = ropeQkv(qkv, at, nHeads, nKvHeads);
+        const composite = ropeQkvComposite(qkv, at, nHeads, nKvHeads);
+        for (const key of ['q', 'k', 'v'] as const) {
+          expect(fused[key].shape).toEqual(composite[key].shape);
+          expect(Array.from(await fused[key].data())).toEqual(Array.from(await composite[key].data()));
+        }
+        const outputs = (f: typeof ropeQkv) => (x: tf.Tensor) => {
+          const { q, k, v } = f(x as tf.Tensor2D, at, nHeads, nKvHeads);
+          return tf.concat([tf.reshape(q, [3, -1]), tf.reshape(k, [3, -1]), tf.reshape(v, [3, -1])], -1);
+        };
+        const [gFused] = projectedGrads(outputs(ropeQkv), [qkv], 6);
+        const [gComposite] = projectedGrads(outputs(ropeQkvComposite), [qkv], 6);
+        await expectClose(gFused, gComposite, GRAD_TOL);
+        tables.cos.dispose();
+        tables.sin.dispose();
+      }
+    });
+
+    it('SwiGLU matches the composite, forward and gradient', async () => {
+      const gateUp = tf.randomNormal([4, 2 * 172], 0, 3, 'float32', 7) as tf.Tensor2D;
+      await expectClose(swiGlu(gateUp), swiGluComposite(gateUp), FORWARD_TOL);
+      const [gFused] = projectedGrads((x) => swiGlu(x as tf.Tensor2D), [gateUp], 8);
+      const [gComposite] = projectedGrads((x) => swiGluComposite(x as tf.Tensor2D), [gateUp], 8);
+      await expectClose(gFused, gComposite, GRAD_TOL);
+    });
+
+    it('attention matches the composite for decode, prefill and GQA/MQA/MHA, forward and gradient', async () => {
+      const cases = [
+        { tokens: 1, start: 9, heads: 8, kvHeads: 4, capacity: 10 }, // decode
+        { tokens: 6, start: 0, heads: 8, kvHeads: 4, capacity: 6 }, // prefill
+        { tokens: 4, start: 3, heads: 8, kvHeads: 8, capacity: 7 }, // prefill after a prompt, MHA
+        { tokens: 2, start: 5, heads: 8, kvHeads: 1, capacity: 7 }, // MQA
+        { tokens: 3, start: 2, heads: 8, kvHeads: 2, capacity: 12 }, // preallocated cache, rows past the end ignored
+      ];
+      for (const [i, { tokens, start, heads, kvHeads, capacity }] of cases.entries()) {
+        const hs = 8;
+        const q = tf.randomNormal([tokens, heads, hs], 0, 2, 'float32', 10 + i) as tf.Tensor3D;
+        const keys = tf.randomNormal([kvHeads, capacity, hs], 0, 2, 'float32', 20 + i) as tf.Tensor3D;
+        const values = tf.randomNormal([kvHeads, capacity, hs], 0, 1, 'float32', 30 + i) as tf.Tensor3D;
+        await expectClose(attention(q, keys, values, start), attentionComposite(q, keys, values, start), FORWARD_TOL);
+        const f = (op: typeof attention) => (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+          op(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, start);
+        const gFused = projectedGrads(f(attention), [q, keys, values], 40 + i);
+        const gComposite = projectedGrads(f(attentionComposite), [q, keys, values], 40 + i);
+        for (let j = 0; j < 3; j++) await expectClose(gFused[j], gComposite[j], GRAD_TOL);
+      }
+    });
+
+    it('KV write fills rows in place; its gradient matches the same write done by concatenation', async () => {
+      const [kvHeads, capacity, hs, tokens, start] = [2, 6, 4, 2, 3];
+      const keys = tf.randomNormal([kvHeads, capacity, hs], 0, 1, 'float32', 50) as tf.Tensor3D;
+      const values = tf.randomNormal([kvHeads, capacity, hs], 0, 1, 'float32', 51) as tf.Tensor3D;
+      const k = tf.randomNormal([tokens, kvHeads, hs], 0, 1, 'float32', 52) as tf.Tensor3D;
+      const v = tf.randomNormal([tokens, kvHeads, hs], 0, 1, 'float32', 53) as tf.Tensor3D;
+      // The reference: rows start..start+tokens replaced, by slicing and concatenating.
+      const written = (buffer: tf.Tensor3D, rows: tf.Tensor3D) =>
+        tf.concat(
+          [
+            tf.slice(buffer, [0, 0, 0], [-1, start, -1]),
+            tf.transpose(rows, [1, 0, 2]),
+            tf.slice(buffer, [0, start + tokens, 0], [-1, -1, -1]),
+          ],
+          1,
+        );
+      const expectedKeys = await written(keys, k).data();
+      const expectedValues = await written(values, v).data();
+      const gComposite = projectedGrads(
+        (a, b, c, d) => tf.concat([written(a as tf.Tensor3D, c as tf.Tensor3D), written(b as tf.Tensor3D, d as tf.Tensor3D)], 1),
+        [keys, values, k, v],
+        54,
+      );
+      const gFused = projectedGrads(
+        (a, b, c, d) => tf.concat(kvWrite(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, d as tf.Tensor3D, start), 1),
+        // Copies (tf.add, not tf.clone, which shares the buffer): the write is in place.
+        [tf.add(keys, 0), tf.add(values, 0), k, v],
+        54,
+      );
+      for (let j = 0; j < 4; j++) await expectClose(gFused[j], gComposite[j], 0);
+      const [outKeys, outValues] = kvWrite(keys, values, k, v, start);
+      expect(Array.from(await outKeys.data())).toEqual(Array.from(expectedKeys));
+      expect(Array.from(await outValues.data())).toEqual(Array.from(expectedValues));
+      // In place: the input handles see the write too.
+      expect(Array.from(await keys.data())).toEqual(Array.from(expectedKeys));
+    });
+
+    it('the in-place and concatenating caches return the same keys and values, and free everything', async () => {
+      const c = config({ nLayers: 2, seqLen: 8 });
+      expect(createKVCache(c)).toBeInstanceOf(InPlaceKVCache);
+      withoutFusedKernels(() => expect(createKVCache(c)).toBeInstanceOf(ConcatKVCache));
+      const before = tf.memory().numTensors;
+      const inPlace = new InPlaceKVCache(c);
+      const concat = new ConcatKVCache(c);
+      for (const [step, tokens] of [3, 1, 2].entries()) {
+        for (let layer = 0; layer < 2; layer++) {
+          const k = tf.randomNormal([tokens, 4, 8], 0, 1, 'float32', 60 + step * 2 + layer) as tf.Tensor3D;
+          const v = tf.randomNormal([tokens, 4, 8], 0, 1, 'float32', 70 + step * 2 + layer) as tf.Tensor3D;
+          const a = tf.tidy(() => inPlace.append(layer, k, v));
+          const b = tf.tidy(() => concat.append(layer, k, v));
+          const n = b.keys.shape[1];
+          expect(a.keys.shape).toEqual([4, 8, 8]);
+          const [keys, values] = [a.keys, a.values].map((t) => tf.slice(t, [0, 0, 0], [-1, n, -1]));
+          expect(await keys.data()).toEqual(await b.keys.data());
+          expect(await values.data()).toEqual(await b.values.data());
+          tf.dispose([k, v, keys, values]);
+        }
+        expect(inPlace.length).toBe(concat.length);
+      }
+      expect(inPlace.bytes()).toBe(2 * 2 * 4 * 8 * 8 * 4);
+      inPlace.dispose();
+      concat.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  });
+}
+
+describe('the model with fused kernels (stories260K, wasm)', () => {
+  const S = '/work/shared/models/stories260K/';
+  let llama: Llama;
+  beforeAll(async () => {
+    await tf.setBackend('wasm');
+    await tf.ready();
+    llama = Llama.fromBytes(readFileSync(S + 'stories260K.bin'), 'stories260K.bin', readFileSync(S + 'tok512.bin'), 'tok512.bin');
+  });
+  afterAll(() => llama?.dispose());
+
+  /** Prefill of `prompt` then `steps` single-token decodes: all logits, [positions, vocab]. */
+  function run(prompt: number[], steps: number[]): tf.Tensor2D {
+    const cache = createKVCache(llama.config);
+    try {
+      const rows = [llama.model.forward(prompt, 0, cache)];
+      steps.forEach((t, i) => rows.push(llama.model.forward([t], prompt.length + i, cache)));
+      const all = tf.concat(rows) as tf.Tensor2D;
+      tf.dispose(rows);
+      return all;
+    } finally {
+      cache.dispose();
+    }
+  }
+
+  it('gives the logits of the composite ops, prefill and decode, without leaking tensors', async () => {
+    const prompt = [1, 403, 407, 261, 378, 426, 275];
+    const steps = [300, 301, 302, 303];
+    run(prompt, steps).dispose(); // warm up (lazy allocations)
+    const before = tf.memory().numTensors;
+    const fused = run(prompt, steps);
+    expect(tf.memory().numTensors).toBe(before + 1);
+    const composite = withoutFusedKernels(() => run(prompt, steps));
+    // Logits are sums over 64 features of values that went through five layers: allow 1e-5 of scale.
+    await expectClose(fused, composite, 1e-5);
+    fused.dispose();
+    composite.dispose();
+  });
+
+  it('trains through the same forward pass: weight gradients match the composite ops', async () => {
+    // A prefill through the preallocated cache (KV write, attention over a longer buffer) and the
+    // loss of the next-token targets; gradients reach every kind of weight through every kernel.
+    const tokens = [1, 403, 407, 261, 378, 426];
+    const w = llama.model.weights;
+    const xs = [w.blocks[0].attentionNorm, (w.blocks[0].qkv as DenseLinear).weightT, w.blocks[2].ffnNorm];
+    // Not the classifier: it shares the embedding table, whose gather gradient (UnsortedSegmentSum)
+    // the wasm backend lacks.
+    xs.push((w.blocks[4].gateUp as DenseLinear).weightT, w.finalNorm);
+    const grads = () => {
+      const cache = createKVCache(llama.config);
+      try {
+        const { grads } = tf.engine().gradients(() => {
+          const logits = llama.model.forward(tokens, 0, cache);
+          const targets = tf.oneHot(tf.tensor1d(tokens.slice(1).concat(2), 'int32'), logits.shape[1]);
+          return tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits), targets)));
+        }, xs);
+        return grads;
+      } finally {
+        cache.dispose();
+      }
+    };
+    const fused = grads();
+    const composite = withoutFusedKernels(grads);
+    // Five layers of float32 backprop in two orders of operations: 2e-5 of each gradient's scale.
+    for (let i = 0; i < xs.length; i++) await expectClose(fused[i], composite[i], 2e-5);
+  });
+
+  it('records the same named steps with the same shapes for inspection', () => {
+    const tokens = [1, 403, 407, 261, 378];
+    const fused = inspectForward(llama, tokens, 3);
+    const composite = withoutFusedKernels(() => inspectForward(llama, tokens, 3));
+    expect(fused.steps.map((s) => [s.step, s.layer, s.shape])).toEqual(composite.steps.map((s) => [s.step, s.layer, s.shape]));
+    for (const [i, s] of fused.steps.entries()) {
+      const ref = composite.steps[i].values;
+      const scale = ref.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      const worst = s.values.reduce((m, v, j) => Math.max(m, Math.abs(v - ref[j])), 0);
+      expect(worst, `${s.step} ${s.layer}`).toBeLessThanOrEqual(1e-5 * (scale + 1e-30) + 1e-30);
+    }
+    const step = (name: string) => fused.steps.find((s) => s.step === name && s.layer === 0)!;
+    expect(step('q').shape).toEqual([64]);
+    expect(step('k').shape).toEqual([32]);
+    expect(step('attention_probs').shape).toEqual([8, 4]);
+    expect(step('gate').shape).toEqual([172]);
+  });
+});
