@@ -1,0 +1,64 @@
+import { fileURLToPath } from 'node:url';
+import { BACKEND_ORDER, type BackendName } from '../engine/backend.ts';
+import { EngineError } from '../engine/errors.ts';
+import { integerOption, parseOptions } from '../cli/args.ts';
+import { formatTable } from '../cli/table.ts';
+import { benchInference, type InferenceFigures } from './inference.ts';
+import { describeMachine, median } from './machine.ts';
+import { runReferenceProgram } from './runc.ts';
+
+const shared = (rel: string) => fileURLToPath(new URL(`../../../shared/${rel}`, import.meta.url));
+
+const usage = `usage: npm run bench -- [--model F] [--tokenizer F] [--backends wasm,cpu] [--steps 256] [--repeats 3] [--runc PATH] [--json]
+  Decode and prefill tokens/s and TF.js kernel launches per decoded token (default model:
+  ../shared stories260K). --runc runs llama2.c's run.c binary on the same checkpoint in the
+  same command and reports each backend's decode speed as a ratio to it.`;
+
+async function inferenceBench(argv: string[]) {
+  const o = parseOptions(argv, {
+    model: { type: 'string', default: shared('models/stories260K/stories260K.bin') },
+    tokenizer: { type: 'string', default: shared('models/stories260K/tok512.bin') },
+    backends: { type: 'string', default: 'wasm,cpu' },
+    steps: { type: 'string' },
+    repeats: { type: 'string' },
+    runc: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  });
+  const steps = integerOption(o.steps, 'steps', 256, 2);
+  const repeats = integerOption(o.repeats, 'repeats', 3, 1);
+  const backends = o.backends!.split(',').map((b) => {
+    if (!(BACKEND_ORDER as string[]).includes(b)) throw new EngineError('bad-argument', `--backends: unknown backend "${b}"`);
+    return b as BackendName;
+  });
+  const figures: InferenceFigures[] = [];
+  for (const b of backends) figures.push(await benchInference(b, o.model!, o.tokenizer!, steps, repeats));
+  const reference = o.runc
+    ? median(Array.from({ length: repeats }, () => runReferenceProgram(o.runc!, o.model!, o.tokenizer!, steps)))
+    : undefined;
+  const machine = describeMachine();
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify({ machine, model: o.model, steps, figures, runcTokensPerSecond: reference })}\n`);
+    return;
+  }
+  const rows = figures.map((f) => [
+    f.backend,
+    f.decodeTokensPerSecond.toFixed(0),
+    f.prefillTokensPerSecond.toFixed(0),
+    f.kernelsPerDecodedToken,
+    reference ? (f.decodeTokensPerSecond / reference).toFixed(3) : '-',
+  ]);
+  if (reference) rows.push(['run.c (gcc -O3)', reference.toFixed(0), '-', '-', '1.000']);
+  process.stdout.write(`${machine}\n${o.model}, ${steps} steps, median of ${repeats}\n\n`);
+  process.stdout.write(`${formatTable(['engine', 'decode tok/s', 'prefill tok/s', 'kernels/token', 'decode vs run.c'], rows)}\n`);
+}
+
+const [sub, ...rest] = process.argv.slice(2);
+const benches: Record<string, (argv: string[]) => Promise<void>> = { inference: inferenceBench };
+try {
+  if (sub === '--help') process.stdout.write(`${usage}\n`);
+  else if (sub && benches[sub]) await benches[sub](rest);
+  else await inferenceBench(process.argv.slice(2));
+} catch (e) {
+  process.stderr.write(`error: ${e instanceof EngineError ? e.message : (e as Error).message}\n`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,58 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { generate, generateAll, type GeneratedToken } from '../../src/engine/generate.ts';
+import type { Llama } from '../../src/engine/llama.ts';
+import { loadShared, onBackend } from '../support/engine.ts';
+import { STORIES260K } from '../support/shared.ts';
+
+describe('generation API', () => {
+  let llama: Llama;
+  beforeAll(async () => {
+    await onBackend('wasm');
+    llama = loadShared(STORIES260K);
+  });
+
+  it('streams text that adds up to the final text, never half a character', async () => {
+    // 'é' and '’' are not pieces of tok512: they arrive as 2 and 3 byte tokens.
+    const pieces: string[] = [];
+    const r = await generateAll(llama, { prompt: 'Zoë’s café', steps: 60, temperature: 0.9, seed: 12 }, (t) => pieces.push(t.text));
+    expect(pieces.join('')).toBe(r.text);
+    expect(r.text.startsWith('Zoë’s café')).toBe(true);
+    expect(pieces.some((p) => p.includes('\uFFFD'))).toBe(false);
+    expect(pieces.filter((p) => p === '').length).toBeGreaterThan(0); // bytes held back mid-character
+  });
+
+  it('reports log-probabilities and the top alternatives of each sampled token', async () => {
+    const tokens: GeneratedToken[] = [];
+    await generateAll(llama, { prompt: 'Once upon a time', steps: 30, temperature: 0, alternatives: 4 }, (t) => tokens.push(t));
+    const sampled = tokens.filter((t) => !t.fromPrompt);
+    expect(sampled.length).toBeGreaterThan(10);
+    for (const t of sampled) {
+      expect(t.top).toHaveLength(4);
+      expect(t.top[0].id).toBe(t.id); // greedy picks the most likely token
+      expect(t.top[0].logprob).toBeCloseTo(t.logprob!, 6);
+      expect(t.top.map((a) => a.logprob)).toEqual([...t.top.map((a) => a.logprob)].sort((a, b) => b - a));
+      expect(t.top.reduce((s, a) => s + Math.exp(a.logprob), 0)).toBeLessThanOrEqual(1 + 1e-6);
+    }
+    // prompt tokens carry the probability the model gave them; BOS has none
+    expect(tokens[0].logprob).toBeNull();
+    expect(tokens.filter((t) => t.fromPrompt).slice(1).every((t) => t.logprob! < 0)).toBe(true);
+  });
+
+  it('stops when the signal aborts, and reports speed', async () => {
+    const controller = new AbortController();
+    let generated = 0;
+    const it = generate(llama, { prompt: '', steps: 200, temperature: 1, seed: 4, signal: controller.signal });
+    let r = await it.next();
+    for (; !r.done; r = await it.next()) if (!r.value.fromPrompt && ++generated === 5) controller.abort();
+    expect(r.value.stopReason).toBe('aborted');
+    expect(r.value.tokens).toHaveLength(6); // BOS + 5
+    expect(r.value.tokensPerSecond).toBeGreaterThan(0);
+  });
+
+  it('ends early when the model emits BOS, as the reference does', async () => {
+    const r = await generateAll(llama, { prompt: 'Once upon a time', steps: 512, temperature: 0 });
+    // the greedy story ends before the context is full
+    expect(r.stopReason).toBe('bos');
+    expect(r.tokens.length).toBeLessThan(513);
+  });
+});
