@@ -2,7 +2,7 @@
 export function formatTable(header: string[], rows: (string | number)[][]): string {
   const cells = [header, ...rows.map((r) => r.map(String))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
-  const numeric = header.map((_, i) => rows.every((r) => typeof r[i] === 'number' || /^[\d.,\s]+[A-Za-z]*$/.test(String(r[i]))));
+  const numeric = header.map((_, i) => rows.every((r) => typeof r[i] === 'number' || /^(-|[\d.,\s]+[A-Za-z]*)$/.test(String(r[i]))));
   return cells
     .map((r) => r.map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd())
     .join('\n');

@@ -83,3 +83,22 @@ describe('llama2.c checkpoints', () => {
     expectFault(() => Llama.fromBytes(v0, 'm.bin', v0, 'stories260K.bin'), 'tokenizer-format', 'stories260K.bin');
   });
 });
+
+describe('loading from a stream', () => {
+  it('reports progress per chunk and parses the same checkpoint', async () => {
+    const { loadLlama2c } = await import('../../src/engine/checkpoint/llama2c.ts');
+    const chunk = 64 * 1024;
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let at = 0; at < v0.length; at += chunk) controller.enqueue(v0.slice(at, at + chunk));
+        controller.close();
+      },
+    });
+    const seen: number[] = [];
+    const ck = await loadLlama2c(stream, { name: 'stories260K.bin', totalBytes: v0.length, onProgress: (p) => seen.push(p.loadedBytes) });
+    expect(seen).toHaveLength(Math.ceil(v0.length / chunk));
+    expect(seen.at(-1)).toBe(v0.length);
+    expect(seen).toEqual([...seen].sort((a, b) => a - b));
+    expect(ck.layers[4].w3).toEqual(parseLlama2c(v0, 'x').layers[4].w3);
+  });
+});
