@@ -1,14 +1,13 @@
 import { EngineError } from '../engine/errors.ts';
-import { evalCommand, evalUsage } from './commands/eval.ts';
-import { generateCommand, generateUsage } from './commands/generate.ts';
-import { inspectCommand, inspectUsage } from './commands/inspect.ts';
-import { presetsCommand, presetsUsage } from './commands/presets.ts';
+import { USAGE } from './usage.ts';
 
+// Commands load on demand: `train` pulls in the gradient registry, the others should not pay for it.
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: string }> = {
-  generate: { run: generateCommand, usage: generateUsage },
-  eval: { run: evalCommand, usage: evalUsage },
-  inspect: { run: inspectCommand, usage: inspectUsage },
-  presets: { run: presetsCommand, usage: presetsUsage },
+  generate: { run: async (a) => (await import('./commands/generate.ts')).generateCommand(a), usage: USAGE.generate },
+  eval: { run: async (a) => (await import('./commands/eval.ts')).evalCommand(a), usage: USAGE.eval },
+  inspect: { run: async (a) => (await import('./commands/inspect.ts')).inspectCommand(a), usage: USAGE.inspect },
+  presets: { run: async (a) => (await import('./commands/presets.ts')).presetsCommand(a), usage: USAGE.presets },
+  train: { run: async (a) => (await import('./commands/train.ts')).trainCommand(a), usage: USAGE.train },
 };
 
 const usage = () => `usage: npm run cli -- <command> [options]\n${Object.values(COMMANDS).map((c) => `  ${c.usage}`).join('\n')}\n`;

@@ -27,6 +27,23 @@ export function createKVCache(config: LlamaConfig): KVCache {
   return hasKvWrite() ? new InPlaceKVCache(config) : new ConcatKVCache(config);
 }
 
+/**
+ * For one forward over a whole sequence from position 0 (training, evaluation): keys and values go
+ * straight to attention and nothing is kept, so gradients flow through them like any other op.
+ */
+export class SequenceKVCache implements KVCache {
+  length = 0;
+  constructor(readonly capacity: number) {}
+  append(_layer: number, k: tf.Tensor3D, v: tf.Tensor3D) {
+    this.length = k.shape[0];
+    return { keys: tf.transpose(k, [1, 0, 2]), values: tf.transpose(v, [1, 0, 2]) };
+  }
+  bytes(): number {
+    return 0;
+  }
+  dispose(): void {}
+}
+
 /** Grows by concatenation: simple, exact and backend-independent, but copies the whole cache each step. */
 export class ConcatKVCache implements KVCache {
   readonly capacity: number;

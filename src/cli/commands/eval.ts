@@ -5,7 +5,6 @@ import { parseBackend, useNodeBackend } from '../../node/backend.ts';
 import { loadLlamaFiles } from '../../node/load-files.ts';
 import { integerOption, parseOptions, requireOption } from '../args.ts';
 
-export const evalUsage = 'eval --model F --tokenizer F --text FILE [--stories N] [--backend B] [--json]';
 
 export async function evalCommand(argv: string[]): Promise<void> {
   const o = parseOptions(argv, {

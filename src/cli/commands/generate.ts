@@ -4,8 +4,6 @@ import { parseBackend, useNodeBackend } from '../../node/backend.ts';
 import { loadLlamaFiles } from '../../node/load-files.ts';
 import { integerOption, numberOption, parseOptions, requireOption } from '../args.ts';
 
-export const generateUsage =
-  'generate --model F --tokenizer F [--prompt S] [--temperature 1] [--top-p 0.9] [--top-k 0] [--seed N] [--steps 256] [--backend auto|wasm|cpu|webgpu] [--json]';
 
 export async function generateCommand(argv: string[]): Promise<void> {
   const o = parseOptions(argv, {

@@ -7,7 +7,6 @@ import { openFile } from '../../node/load-files.ts';
 import { parseOptions, requireOption } from '../args.ts';
 import { formatBytes, formatTable, withCommas } from '../table.ts';
 
-export const inspectUsage = 'inspect --model F [--json]';
 
 /** Config, parameter count and memory by tensor of a checkpoint, as loaded (float32 on the device). */
 export async function inspectCommand(argv: string[]): Promise<void> {

@@ -4,7 +4,6 @@ import { PRESETS } from '../../engine/presets.ts';
 import { parseOptions } from '../args.ts';
 import { formatBytes, formatTable, withCommas } from '../table.ts';
 
-export const presetsUsage = 'presets [--json]';
 
 /** The Llama 1 and 2 shapes with exact parameter counts and float16 KV-cache sizes. */
 export async function presetsCommand(argv: string[]): Promise<void> {

@@ -1,0 +1,137 @@
+import '../../node/gradients.ts';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { EngineError } from '../../engine/errors.ts';
+import { Tokenizer } from '../../engine/tokenizer/tokenizer.ts';
+import { parseBackend, useNodeBackend } from '../../node/backend.ts';
+import { packStories } from '../../train/batches.ts';
+import { initialCheckpoint } from '../../train/init.ts';
+import { llamaShape, TRAIN_CONFIGS, type ShapeOptions } from '../../train/model-configs.ts';
+import { decodeState, encodeState, type StateFiles } from '../../train/state-files.ts';
+import { completeStories } from '../../train/tokenizer/stories.ts';
+import { trainBpe } from '../../train/tokenizer/train-bpe.ts';
+import { toLlama2cBytes } from '../../train/tokenizer/write-llama2c.ts';
+import { PAPER_RECIPE, Trainer, type TrainOptions } from '../../train/trainer.ts';
+import { integerOption, numberOption, parseOptions, requireOption } from '../args.ts';
+
+
+async function readText(path: string, what: string): Promise<string> {
+  return readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
+    throw new EngineError('bad-argument', `${what} ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
+  });
+}
+
+const formatDuration = (s: number) => `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m${String(Math.floor(s % 60)).padStart(2, '0')}s`;
+
+export async function trainCommand(argv: string[]): Promise<void> {
+  const o = parseOptions(argv, {
+    data: { type: 'string' },
+    val: { type: 'string' },
+    config: { type: 'string' },
+    dim: { type: 'string' },
+    layers: { type: 'string' },
+    heads: { type: 'string' },
+    'kv-heads': { type: 'string' },
+    'seq-len': { type: 'string' },
+    steps: { type: 'string' },
+    out: { type: 'string' },
+    tokenizer: { type: 'string' },
+    'vocab-size': { type: 'string' },
+    batch: { type: 'string' },
+    lr: { type: 'string' },
+    warmup: { type: 'string' },
+    'eval-every': { type: 'string' },
+    'eval-windows': { type: 'string' },
+    'save-every': { type: 'string' },
+    seed: { type: 'string' },
+    backend: { type: 'string', default: 'wasm' },
+  });
+  const out = requireOption(o.out, 'out');
+  const steps = integerOption(requireOption(o.steps, 'steps'), 'steps', 0, 1);
+  const trainText = await readText(requireOption(o.data, 'data'), 'data');
+  const valText = await readText(requireOption(o.val, 'val'), 'val');
+  const trainStories = completeStories(trainText);
+  const valStories = completeStories(valText);
+  if (trainStories.length === 0) throw new EngineError('bad-argument', `data ${o.data}: no complete stories (<|endoftext|>-separated)`);
+  if (valStories.length === 0) throw new EngineError('bad-argument', `val ${o.val}: no complete stories (<|endoftext|>-separated)`);
+  await mkdir(out, { recursive: true });
+  const report = await useNodeBackend(parseBackend(o.backend ?? 'wasm'));
+
+  // Tokenizer: given, or trained on the training stories and saved beside the model.
+  let tokenizerBytes: Uint8Array;
+  if (o.tokenizer) tokenizerBytes = new Uint8Array(await readFile(o.tokenizer));
+  else {
+    const vocabSize = integerOption(o['vocab-size'], 'vocab-size', 512, 260);
+    tokenizerBytes = toLlama2cBytes(trainBpe(trainStories, { vocabSize }));
+  }
+  const tokenizer = Tokenizer.fromBytes(tokenizerBytes, o.tokenizer ? basename(o.tokenizer) : 'tokenizer.bin');
+  await writeFile(join(out, 'tokenizer.bin'), tokenizerBytes);
+  const train = packStories(trainStories.map((s) => tokenizer.encode(s)));
+  const val = packStories(valStories.map((s) => tokenizer.encode(s)));
+
+  const statePath = (f: keyof StateFiles) => join(out, f);
+  const resuming = existsSync(statePath('trainer.json'));
+  let trainer: Trainer;
+  if (resuming) {
+    const state = decodeState({
+      'model.bin': new Uint8Array(await readFile(statePath('model.bin'))),
+      'optimizer.bin': new Uint8Array(await readFile(statePath('optimizer.bin'))),
+      'trainer.json': await readFile(statePath('trainer.json'), 'utf8'),
+    });
+    trainer = new Trainer({ ...state.options, steps }, state.checkpoint, train, val, state);
+    process.stderr.write(`resuming ${out} at step ${state.step}\n`);
+  } else {
+    const shape: Omit<ShapeOptions, 'vocabSize'> = o.config
+      ? (TRAIN_CONFIGS[o.config] ??
+        (() => {
+          throw new EngineError('bad-argument', `--config: expected one of ${Object.keys(TRAIN_CONFIGS).join(', ')}; got "${o.config}"`);
+        })())
+      : {
+          dim: integerOption(requireOption(o.dim, 'dim (or --config)'), 'dim', 0, 2),
+          nLayers: integerOption(o.layers, 'layers', 4, 1),
+          nHeads: integerOption(o.heads, 'heads', 8, 1),
+          nKvHeads: integerOption(o['kv-heads'], 'kv-heads', 4, 1),
+          seqLen: integerOption(o['seq-len'], 'seq-len', 256, 2),
+        };
+    const config = llamaShape({ ...shape, vocabSize: tokenizer.vocabSize });
+    if (config.dim % config.nHeads || config.nHeads % config.nKvHeads || (config.dim / config.nHeads) % 2)
+      throw new EngineError('bad-argument', `dim ${config.dim}, heads ${config.nHeads}, kv heads ${config.nKvHeads}: heads must divide dim into even head sizes and kv heads must divide heads`);
+    const options: TrainOptions = {
+      steps,
+      batchSize: integerOption(o.batch, 'batch', 8, 1),
+      peakLr: numberOption(o.lr, 'lr', 1e-3, 0),
+      warmupSteps: integerOption(o.warmup, 'warmup', Math.max(1, Math.round(steps / 20)), 0),
+      ...PAPER_RECIPE,
+      evalEvery: integerOption(o['eval-every'], 'eval-every', 50, 1),
+      evalWindows: integerOption(o['eval-windows'], 'eval-windows', 16, 1),
+      seed: integerOption(o.seed, 'seed', 1, 1),
+    };
+    trainer = new Trainer(options, initialCheckpoint(config, options.seed), train, val);
+  }
+  const saveEvery = integerOption(o['save-every'], 'save-every', 100, 1);
+  const save = async () => {
+    const files = encodeState(trainer.state());
+    for (const [name, data] of Object.entries(files)) await writeFile(statePath(name as keyof StateFiles), data);
+    const log = { config: trainer.config, options: trainer.options, backend: report.name, trainTokens: train.length, valTokens: val.length, entries: trainer.log };
+    await writeFile(join(out, 'training-log.json'), `${JSON.stringify(log, null, 1)}\n`);
+  };
+
+  const c = trainer.config;
+  process.stderr.write(
+    `training dim ${c.dim}, layers ${c.nLayers}, heads ${c.nHeads}/${c.nKvHeads} kv, context ${c.seqLen}, vocab ${c.vocabSize} on ${report.name}: ${train.length} train tokens, ${val.length} val tokens\n`,
+  );
+  const startStep = trainer.step;
+  const startWall = trainer.wallSeconds;
+  while (!trainer.done) {
+    const e = trainer.trainStep();
+    const perStep = (trainer.wallSeconds - startWall) / (trainer.step - startStep);
+    const eta = perStep * (trainer.options.steps - trainer.step);
+    const val = e.valLoss !== undefined ? ` val ${e.valLoss.toFixed(4)}` : '';
+    process.stderr.write(
+      `step ${e.step}/${trainer.options.steps} loss ${e.trainLoss.toFixed(4)}${val} lr ${e.lr.toExponential(2)} |g| ${e.gradNorm.toFixed(2)} ${e.tokensPerSecond.toFixed(0)} tok/s ETA ${formatDuration(eta)}\n`,
+    );
+    if (trainer.step % saveEvery === 0 || trainer.done) await save();
+  }
+  trainer.dispose();
+}

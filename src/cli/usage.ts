@@ -1,0 +1,13 @@
+/** One line per command, for --help and error messages. */
+export const USAGE = {
+  generate:
+    'generate --model F --tokenizer F [--prompt S] [--temperature 1] [--top-p 0.9] [--top-k 0] [--seed N] [--steps 256] [--backend auto|wasm|cpu|webgpu] [--json]',
+  eval:
+    'eval --model F --tokenizer F --text FILE [--stories N] [--backend B] [--json]',
+  inspect:
+    'inspect --model F [--json]',
+  presets:
+    'presets [--json]',
+  train:
+    'train --data FILE --val FILE (--config nano|micro|mini|small | --dim D --layers L --heads H --kv-heads K --seq-len S) --steps N --out DIR [--tokenizer F | --vocab-size 512] [--batch 8] [--lr 1e-3] [--warmup N] [--eval-every 50] [--eval-windows 16] [--save-every 100] [--seed 1] [--backend wasm|cpu|webgpu]',
+} as const;
