@@ -3,7 +3,7 @@ import type { BackendName } from '../engine/backend.ts';
 import { generateAll } from '../engine/generate.ts';
 import { useNodeBackend } from '../node/backend.ts';
 import { loadLlamaFiles } from '../node/load-files.ts';
-import { median } from './machine.ts';
+import { median } from '../node/machine.ts';
 
 export interface InferenceFigures {
   backend: BackendName;

@@ -4,7 +4,7 @@ import { EngineError } from '../engine/errors.ts';
 import { integerOption, parseOptions } from '../cli/args.ts';
 import { formatTable } from '../cli/table.ts';
 import { benchInference, type InferenceFigures } from './inference.ts';
-import { describeMachine, median } from './machine.ts';
+import { describeMachine, median } from '../node/machine.ts';
 import { runReferenceProgram } from './runc.ts';
 
 const shared = (rel: string) => fileURLToPath(new URL(`../../../shared/${rel}`, import.meta.url));

@@ -5,6 +5,7 @@ import { basename, join } from 'node:path';
 import { EngineError } from '../../engine/errors.ts';
 import { Tokenizer } from '../../engine/tokenizer/tokenizer.ts';
 import { parseBackend, useNodeBackend } from '../../node/backend.ts';
+import { describeMachine } from '../../node/machine.ts';
 import { packStories } from '../../train/batches.ts';
 import { initialCheckpoint } from '../../train/init.ts';
 import { llamaShape, TRAIN_CONFIGS, type ShapeOptions } from '../../train/model-configs.ts';
@@ -13,6 +14,7 @@ import { completeStories } from '../../train/tokenizer/stories.ts';
 import { trainBpe } from '../../train/tokenizer/train-bpe.ts';
 import { toLlama2cBytes } from '../../train/tokenizer/write-llama2c.ts';
 import { PAPER_RECIPE, Trainer, type TrainOptions } from '../../train/trainer.ts';
+import type { TrainingLog } from '../../train/training-log.ts';
 import { integerOption, numberOption, parseOptions, requireOption } from '../args.ts';
 
 
@@ -113,7 +115,16 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const save = async () => {
     const files = encodeState(trainer.state());
     for (const [name, data] of Object.entries(files)) await writeFile(statePath(name as keyof StateFiles), data);
-    const log = { config: trainer.config, options: trainer.options, backend: report.name, trainTokens: train.length, valTokens: val.length, entries: trainer.log };
+    const log: TrainingLog = {
+      command: `npm run cli -- train ${argv.join(' ')}`,
+      machine: describeMachine(),
+      backend: report.name,
+      config: trainer.config,
+      options: trainer.options,
+      trainTokens: train.length,
+      valTokens: val.length,
+      entries: trainer.log,
+    };
     await writeFile(join(out, 'training-log.json'), `${JSON.stringify(log, null, 1)}\n`);
   };
 
