@@ -6,13 +6,23 @@ import { formatTable } from '../cli/table.ts';
 import { benchInference, type InferenceFigures } from './inference.ts';
 import { describeMachine, median } from '../node/machine.ts';
 import { runReferenceProgram } from './runc.ts';
+import type { TrainingLog } from '../train/training-log.ts';
 
 const shared = (rel: string) => fileURLToPath(new URL(`../../../shared/${rel}`, import.meta.url));
 
-const usage = `usage: npm run bench -- [--model F] [--tokenizer F] [--backends wasm,cpu] [--steps 256] [--repeats 3] [--runc PATH] [--json]
+const usage = `usage: npm run bench -- [inference] [--model F] [--tokenizer F] [--backends wasm,cpu] [--steps 256] [--repeats 3] [--runc PATH] [--json]
   Decode and prefill tokens/s and TF.js kernel launches per decoded token (default model:
   ../shared stories260K). --runc runs llama2.c's run.c binary on the same checkpoint in the
-  same command and reports each backend's decode speed as a ratio to it.`;
+  same command and reports each backend's decode speed as a ratio to it.
+       npm run bench -- train [--log public/models/default/training-log.json] [--backends wasm,cpu] [--steps 3]
+  Training tokens/s for the shipped model's shape and batch, with the shipped run's wall time.`;
+
+function parseBackends(list: string): BackendName[] {
+  return list.split(',').map((b) => {
+    if (!(BACKEND_ORDER as string[]).includes(b)) throw new EngineError('bad-argument', `--backends: unknown backend "${b}"`);
+    return b as BackendName;
+  });
+}
 
 async function inferenceBench(argv: string[]) {
   const o = parseOptions(argv, {
@@ -26,10 +36,7 @@ async function inferenceBench(argv: string[]) {
   });
   const steps = integerOption(o.steps, 'steps', 256, 2);
   const repeats = integerOption(o.repeats, 'repeats', 3, 1);
-  const backends = o.backends!.split(',').map((b) => {
-    if (!(BACKEND_ORDER as string[]).includes(b)) throw new EngineError('bad-argument', `--backends: unknown backend "${b}"`);
-    return b as BackendName;
-  });
+  const backends = parseBackends(o.backends!);
   const figures: InferenceFigures[] = [];
   for (const b of backends) figures.push(await benchInference(b, o.model!, o.tokenizer!, steps, repeats));
   const reference = o.runc
@@ -52,8 +59,35 @@ async function inferenceBench(argv: string[]) {
   process.stdout.write(`${formatTable(['engine', 'decode tok/s', 'prefill tok/s', 'kernels/token', 'decode vs run.c'], rows)}\n`);
 }
 
+/** Training speed of the shipped model's shape (from its training log) on each backend. */
+async function trainingBench(argv: string[]) {
+  const o = parseOptions(argv, {
+    log: { type: 'string', default: fileURLToPath(new URL('../../public/models/default/training-log.json', import.meta.url)) },
+    backends: { type: 'string', default: 'wasm,cpu' },
+    steps: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  });
+  const { readFile } = await import('node:fs/promises');
+  const { benchTraining } = await import('./training.ts');
+  const log = JSON.parse(await readFile(o.log!, 'utf8').catch(() => {
+    throw new EngineError('bad-argument', `--log ${o.log}: no training log (train and publish the model first)`);
+  })) as TrainingLog;
+  const steps = integerOption(o.steps, 'steps', 3, 1);
+  const rows: { backend: string; tokensPerSecond: number }[] = [];
+  for (const b of parseBackends(o.backends!)) rows.push({ backend: b, tokensPerSecond: await benchTraining(b, log.config, log.options.batchSize, steps) });
+  const last = log.entries.at(-1);
+  const machine = describeMachine();
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify({ machine, config: log.config, batchSize: log.options.batchSize, rows, shippedRun: { wallSeconds: last?.wallSeconds, tokensSeen: last?.tokensSeen, backend: log.backend } })}\n`);
+    return;
+  }
+  process.stdout.write(`${machine}\nshipped shape: dim ${log.config.dim}, layers ${log.config.nLayers}, context ${log.config.seqLen}, vocab ${log.config.vocabSize}, batch ${log.options.batchSize} windows; median of ${steps} steps\n\n`);
+  process.stdout.write(`${formatTable(['backend', 'train tok/s'], rows.map((r) => [r.backend, r.tokensPerSecond.toFixed(0)]))}\n`);
+  if (last) process.stdout.write(`\nshipped run: ${last.tokensSeen} tokens in ${(last.wallSeconds / 3600).toFixed(2)} h on ${log.backend} (${log.machine})\n`);
+}
+
 const [sub, ...rest] = process.argv.slice(2);
-const benches: Record<string, (argv: string[]) => Promise<void>> = { inference: inferenceBench };
+const benches: Record<string, (argv: string[]) => Promise<void>> = { inference: inferenceBench, train: trainingBench };
 try {
   if (sub === '--help') process.stdout.write(`${usage}\n`);
   else if (sub && benches[sub]) await benches[sub](rest);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { hasKernel, registerHostKernel, runKernel } from './registry.ts';
+import { hasKernel, registerHostKernel, runKernel, runKernelOutputs } from './registry.ts';
 
 /**
  * Causal grouped-query attention, softmax(q kᵀ / √d) v, where query head h reads kv head
@@ -12,7 +12,20 @@ import { hasKernel, registerHostKernel, runKernel } from './registry.ts';
  */
 export const ATTENTION = 'LlamaAttention';
 
+/** Its gradient as one host kernel: dq, dkeys, dvalues from q, keys, values and the output's gradient. */
+export const ATTENTION_GRAD = 'LlamaAttentionGrad';
+
 export interface AttentionAttrs {
+  start: number;
+  /**
+   * True: in float32, in llama2.c's order of operations, to the bit (inference: decode and prefill
+   * must reproduce the reference). False: in float64, about twice as fast; a forward pass recorded
+   * for a gradient (training) runs this way, as it needs no reference to match.
+   */
+  exact: boolean;
+}
+
+export interface AttentionGradAttrs {
   start: number;
 }
 
@@ -93,18 +106,44 @@ export function attentionComposite(q: tf.Tensor3D, keys: tf.Tensor3D, values: tf
 
 export function attention(q: tf.Tensor3D, keys: tf.Tensor3D, values: tf.Tensor3D, start: number): tf.Tensor2D {
   if (!hasKernel(ATTENTION)) return attentionComposite(q, keys, values, start);
-  return runKernel<tf.Tensor2D>(ATTENTION, { q, keys, values }, { start } satisfies AttentionAttrs);
+  const exact = !tf.engine().isTapeOn();
+  return runKernel<tf.Tensor2D>(ATTENTION, { q, keys, values }, { start, exact } satisfies AttentionAttrs);
 }
 
 const f = Math.fround;
+/** Scratch rows, grown on demand: one query's scores or probabilities, and their gradients. */
 let scores = new Float32Array(1024);
-let mixed = new Float32Array(128);
+let probs = new Float64Array(1024);
+let dProbs = new Float64Array(1024);
+let qRow = new Float64Array(128);
+let dyRow = new Float64Array(128);
+let dqRow = new Float64Array(128);
+/** Float64 accumulators for the key and value gradients, [kvHeads, positions, hs]. */
+let dKeys = new Float64Array(0);
+let dValues = new Float64Array(0);
+
+function growRows(capacity: number, hs: number): void {
+  if (scores.length < capacity) {
+    scores = new Float32Array(capacity);
+    probs = new Float64Array(capacity);
+    dProbs = new Float64Array(capacity);
+  }
+  if (qRow.length < hs) {
+    qRow = new Float64Array(hs);
+    dyRow = new Float64Array(hs);
+    dqRow = new Float64Array(hs);
+  }
+}
 
 /**
  * The attention of `tokens` queries at positions start.. (q: [tokens, heads, hs]) over a cache
  * of `capacity` positions per kv head (keys, values: [kvHeads, capacity, hs]), into out
  * ([tokens, heads·hs]). In float32 in llama2.c's order of operations: every product and sum
  * rounded to float32, the dot products, scaling, softmax and weighted sum as its loops do them.
+ *
+ * Only the order in which independent results are computed differs from llama2.c's loops, never
+ * the order of any one sum: four keys' dot products at a time, and each output element summed
+ * over the positions in turn in a local variable, so each rounded sum waits on the last less.
  */
 export function attendRows(
   q: Float32Array,
@@ -120,17 +159,45 @@ export function attendRows(
 ): void {
   const group = heads / kvHeads;
   const scale = f(Math.sqrt(hs));
-  if (scores.length < capacity) scores = new Float32Array(capacity);
-  if (mixed.length < hs) mixed = new Float32Array(hs);
-  const att = scores;
-  const acc = mixed; // a Float32Array, so every += rounds to float32
+  growRows(capacity, hs);
+  const att = scores; // a Float32Array: every stored value is a float32
   for (let t = 0; t < tokens; t++) {
     const seen = start + t + 1; // keys 0..start+t
     for (let h = 0; h < heads; h++) {
       const qAt = (t * heads + h) * hs;
       const kvAt = ((h / group) | 0) * capacity * hs;
       let max = -Infinity;
-      for (let s = 0, kAt = kvAt; s < seen; s++, kAt += hs) {
+      let s = 0;
+      for (; s + 4 <= seen; s += 4) {
+        const k0 = kvAt + s * hs;
+        const k1 = k0 + hs;
+        const k2 = k1 + hs;
+        const k3 = k2 + hs;
+        let d0 = 0;
+        let d1 = 0;
+        let d2 = 0;
+        let d3 = 0;
+        for (let i = 0; i < hs; i++) {
+          const qi = q[qAt + i];
+          d0 = f(d0 + f(qi * keys[k0 + i]));
+          d1 = f(d1 + f(qi * keys[k1 + i]));
+          d2 = f(d2 + f(qi * keys[k2 + i]));
+          d3 = f(d3 + f(qi * keys[k3 + i]));
+        }
+        const s0 = f(d0 / scale);
+        const s1 = f(d1 / scale);
+        const s2 = f(d2 / scale);
+        const s3 = f(d3 / scale);
+        att[s] = s0;
+        att[s + 1] = s1;
+        att[s + 2] = s2;
+        att[s + 3] = s3;
+        if (s0 > max) max = s0;
+        if (s1 > max) max = s1;
+        if (s2 > max) max = s2;
+        if (s3 > max) max = s3;
+      }
+      for (let kAt = kvAt + s * hs; s < seen; s++, kAt += hs) {
         let dot = 0;
         for (let i = 0; i < hs; i++) dot = f(dot + f(q[qAt + i] * keys[kAt + i]));
         const score = f(dot / scale);
@@ -143,34 +210,279 @@ export function attendRows(
         att[s] = e;
         sum = f(sum + e);
       }
-      acc.fill(0, 0, hs);
-      for (let s = 0, vAt = kvAt; s < seen; s++, vAt += hs) {
-        const p = f(att[s] / sum);
-        for (let i = 0; i < hs; i++) acc[i] += f(p * values[vAt + i]);
+      for (let s = 0; s < seen; s++) att[s] = f(att[s] / sum);
+      let i = 0;
+      for (; i + 4 <= hs; i += 4) {
+        let a0 = 0;
+        let a1 = 0;
+        let a2 = 0;
+        let a3 = 0;
+        for (let s = 0, vAt = kvAt + i; s < seen; s++, vAt += hs) {
+          const p = att[s];
+          a0 = f(a0 + f(p * values[vAt]));
+          a1 = f(a1 + f(p * values[vAt + 1]));
+          a2 = f(a2 + f(p * values[vAt + 2]));
+          a3 = f(a3 + f(p * values[vAt + 3]));
+        }
+        out[qAt + i] = a0;
+        out[qAt + i + 1] = a1;
+        out[qAt + i + 2] = a2;
+        out[qAt + i + 3] = a3;
       }
-      for (let i = 0; i < hs; i++) out[qAt + i] = acc[i];
+      for (; i < hs; i++) {
+        let a = 0;
+        for (let s = 0, vAt = kvAt + i; s < seen; s++, vAt += hs) a = f(a + f(att[s] * values[vAt]));
+        out[qAt + i] = a;
+      }
     }
   }
 }
 
-registerHostKernel<AttentionAttrs>(ATTENTION, (host, { q, keys, values }, { start }) => {
+/**
+ * Fills probs[0..seen) with the softmax of the scaled scores of the query at q[qAt..] (times
+ * 1/√d, already in qRow) against keys kvAt.., in float64.
+ */
+function softmaxRow(keys: Float32Array, kvAt: number, hs: number, seen: number): void {
+  const p = probs;
+  let max = -Infinity;
+  let s = 0;
+  for (; s + 4 <= seen; s += 4) {
+    const k0 = kvAt + s * hs;
+    const k1 = k0 + hs;
+    const k2 = k1 + hs;
+    const k3 = k2 + hs;
+    let d0 = 0;
+    let d1 = 0;
+    let d2 = 0;
+    let d3 = 0;
+    for (let i = 0; i < hs; i++) {
+      const qi = qRow[i];
+      d0 += qi * keys[k0 + i];
+      d1 += qi * keys[k1 + i];
+      d2 += qi * keys[k2 + i];
+      d3 += qi * keys[k3 + i];
+    }
+    p[s] = d0;
+    p[s + 1] = d1;
+    p[s + 2] = d2;
+    p[s + 3] = d3;
+    max = Math.max(max, d0, d1, d2, d3);
+  }
+  for (let kAt = kvAt + s * hs; s < seen; s++, kAt += hs) {
+    let dot = 0;
+    for (let i = 0; i < hs; i++) dot += qRow[i] * keys[kAt + i];
+    p[s] = dot;
+    if (dot > max) max = dot;
+  }
+  let sum = 0;
+  for (let s = 0; s < seen; s++) {
+    const e = Math.exp(p[s] - max);
+    p[s] = e;
+    sum += e;
+  }
+  const r = 1 / sum;
+  for (let s = 0; s < seen; s++) p[s] *= r;
+}
+
+/** attendRows in float64 (rounded to float32 once, at the end): for training. */
+export function attendRowsFast(
+  q: Float32Array,
+  keys: Float32Array,
+  values: Float32Array,
+  out: Float32Array,
+  tokens: number,
+  heads: number,
+  kvHeads: number,
+  hs: number,
+  capacity: number,
+  start: number,
+): void {
+  const group = heads / kvHeads;
+  const inv = 1 / Math.sqrt(hs);
+  growRows(capacity, hs);
+  const p = probs;
+  for (let t = 0; t < tokens; t++) {
+    const seen = start + t + 1;
+    for (let h = 0; h < heads; h++) {
+      const qAt = (t * heads + h) * hs;
+      const kvAt = ((h / group) | 0) * capacity * hs;
+      for (let i = 0; i < hs; i++) qRow[i] = q[qAt + i] * inv;
+      softmaxRow(keys, kvAt, hs, seen);
+      let i = 0;
+      for (; i + 4 <= hs; i += 4) {
+        let a0 = 0;
+        let a1 = 0;
+        let a2 = 0;
+        let a3 = 0;
+        for (let s = 0, vAt = kvAt + i; s < seen; s++, vAt += hs) {
+          const ps = p[s];
+          a0 += ps * values[vAt];
+          a1 += ps * values[vAt + 1];
+          a2 += ps * values[vAt + 2];
+          a3 += ps * values[vAt + 3];
+        }
+        out[qAt + i] = a0;
+        out[qAt + i + 1] = a1;
+        out[qAt + i + 2] = a2;
+        out[qAt + i + 3] = a3;
+      }
+      for (; i < hs; i++) {
+        let a = 0;
+        for (let s = 0, vAt = kvAt + i; s < seen; s++, vAt += hs) a += p[s] * values[vAt];
+        out[qAt + i] = a;
+      }
+    }
+  }
+}
+
+registerHostKernel<AttentionAttrs>(ATTENTION, (host, { q, keys, values }, { start, exact }) => {
   const [tokens, heads, hs] = q.shape;
   const [kvHeads, capacity] = keys.shape;
   const out = host.allocate([tokens, heads * hs]);
-  attendRows(host.view(q), host.view(keys), host.view(values), host.view(out), tokens, heads, kvHeads, hs, capacity, start);
+  const attend = exact === false ? attendRowsFast : attendRows;
+  attend(host.view(q), host.view(keys), host.view(values), host.view(out), tokens, heads, kvHeads, hs, capacity, start);
   return out;
 });
 
 /**
- * With P the probabilities, O = P V and dO the incoming gradient (queries grouped per kv head):
- * dV = Pᵀ dO, dP = dO Vᵀ, dS = P ⊙ (dP − rowsum(dP ⊙ P)) / √d, dQ = dS K, dK = dSᵀ Q.
+ * The attention gradient, one query row at a time, in float64. With p the row's probabilities
+ * (recomputed), dy the gradient of its output and d = hs:
+ * dv_s += p_s dy, dp_s = dy · v_s, ds_s = p_s (dp_s − Σ_s' p_s' dp_s'),
+ * dq = Σ_s ds_s k_s / √d, dk_s += ds_s q / √d. Rows of dkeys and dvalues past start + tokens are 0.
  */
-tf.registerGradient({
-  kernelName: ATTENTION,
-  inputsToSave: ['q', 'keys', 'values'],
-  gradFunc: (dy, saved, attrs) => {
-    const [q, allKeys, allValues] = saved as tf.Tensor3D[];
-    const { start } = attrs as unknown as AttentionAttrs;
+export function attentionGradRows(
+  q: Float32Array,
+  keys: Float32Array,
+  values: Float32Array,
+  dy: Float32Array,
+  dq: Float32Array,
+  dkeysOut: Float32Array,
+  dvaluesOut: Float32Array,
+  tokens: number,
+  heads: number,
+  kvHeads: number,
+  hs: number,
+  capacity: number,
+  start: number,
+): void {
+  const group = heads / kvHeads;
+  const inv = 1 / Math.sqrt(hs);
+  growRows(capacity, hs);
+  const n = kvHeads * capacity * hs;
+  if (dKeys.length < n) {
+    dKeys = new Float64Array(n);
+    dValues = new Float64Array(n);
+  }
+  const dK = dKeys;
+  const dV = dValues;
+  dK.fill(0, 0, n);
+  dV.fill(0, 0, n);
+  const p = probs;
+  const dp = dProbs;
+  for (let t = 0; t < tokens; t++) {
+    const seen = start + t + 1;
+    for (let h = 0; h < heads; h++) {
+      const qAt = (t * heads + h) * hs;
+      const kvAt = ((h / group) | 0) * capacity * hs;
+      for (let i = 0; i < hs; i++) {
+        qRow[i] = q[qAt + i] * inv;
+        dyRow[i] = dy[qAt + i];
+        dqRow[i] = 0;
+      }
+      softmaxRow(keys, kvAt, hs, seen);
+      // dp_s = dy · v_s (four positions at a time) and Σ p dp; dv_s += p_s dy.
+      let rowSum = 0;
+      let s = 0;
+      for (; s + 4 <= seen; s += 4) {
+        const v0 = kvAt + s * hs;
+        const v1 = v0 + hs;
+        const v2 = v1 + hs;
+        const v3 = v2 + hs;
+        const p0 = p[s];
+        const p1 = p[s + 1];
+        const p2 = p[s + 2];
+        const p3 = p[s + 3];
+        let d0 = 0;
+        let d1 = 0;
+        let d2 = 0;
+        let d3 = 0;
+        for (let i = 0; i < hs; i++) {
+          const g = dyRow[i];
+          d0 += g * values[v0 + i];
+          d1 += g * values[v1 + i];
+          d2 += g * values[v2 + i];
+          d3 += g * values[v3 + i];
+          dV[v0 + i] += p0 * g;
+          dV[v1 + i] += p1 * g;
+          dV[v2 + i] += p2 * g;
+          dV[v3 + i] += p3 * g;
+        }
+        dp[s] = d0;
+        dp[s + 1] = d1;
+        dp[s + 2] = d2;
+        dp[s + 3] = d3;
+        rowSum += p0 * d0 + p1 * d1 + p2 * d2 + p3 * d3;
+      }
+      for (let vAt = kvAt + s * hs; s < seen; s++, vAt += hs) {
+        const ps = p[s];
+        let d = 0;
+        for (let i = 0; i < hs; i++) {
+          d += dyRow[i] * values[vAt + i];
+          dV[vAt + i] += ps * dyRow[i];
+        }
+        dp[s] = d;
+        rowSum += ps * d;
+      }
+      // ds_s = p_s (dp_s − Σ p dp); dq += ds_s k_s; dk_s += ds_s q / √d.
+      for (let s = 0, kAt = kvAt; s < seen; s++, kAt += hs) {
+        const ds = p[s] * (dp[s] - rowSum);
+        for (let i = 0; i < hs; i++) {
+          dqRow[i] += ds * keys[kAt + i];
+          dK[kAt + i] += ds * qRow[i];
+        }
+      }
+      for (let i = 0; i < hs; i++) dq[qAt + i] = dqRow[i] * inv;
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    dkeysOut[i] = dK[i];
+    dvaluesOut[i] = dV[i];
+  }
+}
+
+registerHostKernel<AttentionGradAttrs>(ATTENTION_GRAD, (host, { q, keys, values, dy }, { start }) => {
+  const [tokens, heads, hs] = q.shape;
+  const [kvHeads, capacity] = keys.shape;
+  const dq = host.allocate([tokens, heads, hs]);
+  const dkeys = host.allocate(keys.shape);
+  const dvalues = host.allocate(values.shape);
+  attentionGradRows(
+    host.view(q),
+    host.view(keys),
+    host.view(values),
+    host.view(dy),
+    host.view(dq),
+    host.view(dkeys),
+    host.view(dvalues),
+    tokens,
+    heads,
+    kvHeads,
+    hs,
+    capacity,
+    start,
+  );
+  return [dq, dkeys, dvalues];
+});
+
+/** The attention gradient in stock ops: the fallback where ATTENTION_GRAD is missing, and its reference. */
+export function attentionGradComposite(
+  dy: tf.Tensor,
+  q: tf.Tensor3D,
+  allKeys: tf.Tensor3D,
+  allValues: tf.Tensor3D,
+  start: number,
+): { q: tf.Tensor3D; keys: tf.Tensor3D; values: tf.Tensor3D } {
+  return tf.tidy(() => {
     const [tokens, heads, hs] = q.shape;
     const [kvHeads, capacity] = allKeys.shape;
     const nKeys = start + tokens;
@@ -187,13 +499,37 @@ tf.registerGradient({
           ]);
     const grouped = groupQueries(q, kvHeads);
     const p = tf.reshape(scoresAndProbs(grouped, keys, tokens, start).probs, [kvHeads, -1, nKeys]) as tf.Tensor3D;
-    const dO = groupQueries(tf.reshape(dy as tf.Tensor, [tokens, heads, hs]), kvHeads);
+    const dO = groupQueries(tf.reshape(dy, [tokens, heads, hs]), kvHeads);
     const dP = tf.matMul(dO, values, false, true);
     const dS = tf.div(tf.mul(p, tf.sub(dP, tf.sum(tf.mul(dP, p), -1, true))), Math.sqrt(hs)) as tf.Tensor3D;
     return {
-      q: () => tf.reshape(ungroupHeads(tf.matMul(dS, keys), tokens), [tokens, heads, hs]),
-      keys: () => padded(tf.matMul(dS, grouped, true, false)),
-      values: () => padded(tf.matMul(p, dO, true, false)),
+      q: tf.reshape(ungroupHeads(tf.matMul(dS, keys), tokens), [tokens, heads, hs]) as tf.Tensor3D,
+      keys: padded(tf.matMul(dS, grouped, true, false)),
+      values: padded(tf.matMul(p, dO, true, false)),
     };
+  });
+}
+
+/**
+ * With P the probabilities, O = P V and dO the incoming gradient (queries grouped per kv head):
+ * dV = Pᵀ dO, dP = dO Vᵀ, dS = P ⊙ (dP − rowsum(dP ⊙ P)) / √d, dQ = dS K, dK = dSᵀ Q.
+ * One host kernel where the backend has it (the composite's batched matmuls with transposed
+ * operands and an inner size of one head leave XNNPACK on wasm, and do the masked half too).
+ */
+tf.registerGradient({
+  kernelName: ATTENTION,
+  inputsToSave: ['q', 'keys', 'values'],
+  gradFunc: (dy, saved, attrs) => {
+    const [q, keys, values] = saved as tf.Tensor3D[];
+    const { start } = attrs as unknown as AttentionAttrs;
+    const grads = hasKernel(ATTENTION_GRAD)
+      ? (() => {
+          const [dq, dkeys, dvalues] = runKernelOutputs(ATTENTION_GRAD, { q, keys, values, dy: dy as tf.Tensor }, {
+            start,
+          } satisfies AttentionGradAttrs) as tf.Tensor3D[];
+          return { q: dq, keys: dkeys, values: dvalues };
+        })()
+      : attentionGradComposite(dy as tf.Tensor, q, keys, values, start);
+    return { q: () => grads.q, keys: () => grads.keys, values: () => grads.values };
   },
 });

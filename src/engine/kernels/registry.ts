@@ -42,6 +42,8 @@ export function runKernelOutputs(kernelName: string, inputs: Record<string, tf.T
 export interface HostMemory {
   /** The tensor's elements. A view: take it after the kernel's last `allocate`, which may move the heap. */
   view(t: tf.TensorInfo): Float32Array;
+  /** The same for an int32 tensor (an input the kernel declares as int32). */
+  viewInt32(t: tf.TensorInfo): Int32Array;
   /** A new float32 tensor, contents undefined. */
   allocate(shape: number[]): tf.TensorInfo;
   /** Another handle on t's buffer, as Reshape returns: for an output written in place. */
@@ -56,7 +58,7 @@ interface CpuBackendLike {
 }
 interface WasmBackendLike {
   makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array;
   incRef(dataId: object): void;
 }
 
@@ -66,6 +68,9 @@ class CpuMemory implements HostMemory {
   constructor(private readonly b: CpuBackendLike) {}
   view(t: tf.TensorInfo): Float32Array {
     return this.b.data.get(t.dataId).values as Float32Array;
+  }
+  viewInt32(t: tf.TensorInfo): Int32Array {
+    return this.b.data.get(t.dataId).values as Int32Array;
   }
   allocate(shape: number[]): tf.TensorInfo {
     return this.b.makeTensorInfo(shape, 'float32', new Float32Array(size(shape)));
@@ -79,7 +84,10 @@ class CpuMemory implements HostMemory {
 class WasmMemory implements HostMemory {
   constructor(private readonly b: WasmBackendLike) {}
   view(t: tf.TensorInfo): Float32Array {
-    return this.b.typedArrayFromHeap(t);
+    return this.b.typedArrayFromHeap(t) as Float32Array;
+  }
+  viewInt32(t: tf.TensorInfo): Int32Array {
+    return this.b.typedArrayFromHeap(t) as Int32Array;
   }
   allocate(shape: number[]): tf.TensorInfo {
     return this.b.makeOutput(shape, 'float32');
@@ -112,8 +120,9 @@ export const hostKernelNames: string[] = [];
 /**
  * Registers a kernel written once in JavaScript against HostMemory for the backends that keep
  * tensors in memory JavaScript can address: cpu (typed arrays) and wasm (views into its heap).
+ * Inputs are float32 except those named in `int32Inputs` (indices, read with `viewInt32`).
  */
-export function registerHostKernel<A>(kernelName: string, fn: HostKernelFunc<A>): void {
+export function registerHostKernel<A>(kernelName: string, fn: HostKernelFunc<A>, int32Inputs: string[] = []): void {
   hostKernelNames.push(kernelName);
   for (const backendName of ['cpu', 'wasm'] as const) {
     tf.registerKernel({
@@ -122,7 +131,8 @@ export function registerHostKernel<A>(kernelName: string, fn: HostKernelFunc<A>)
       kernelFunc: ({ inputs, backend, attrs }) => {
         for (const name in inputs) {
           const dtype = (inputs[name] as tf.TensorInfo).dtype;
-          if (dtype !== 'float32') throw new TypeError(`${kernelName} takes float32 tensors, got ${dtype} for ${name}`);
+          const expected = int32Inputs.includes(name) ? 'int32' : 'float32';
+          if (dtype !== expected) throw new TypeError(`${kernelName} takes ${expected} for ${name}, got ${dtype}`);
         }
         return fn(hostMemory(backendName, backend), inputs as Record<string, tf.TensorInfo>, attrs as A);
       },

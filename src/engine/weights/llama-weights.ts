@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { kvDim, type LlamaConfig } from '../config.ts';
 import type { Checkpoint } from '../checkpoint/checkpoint.ts';
+import { embeddingGrad } from '../kernels/embedding.ts';
 import { DenseLinear, type Linear } from './linear.ts';
 
 /**
@@ -52,8 +53,9 @@ export class TokenEmbedding {
 }
 
 /*
- * Embedding lookups with the gradient written as a matmul by the one-hot ids: TF.js's own gradient
- * for gather needs UnsortedSegmentSum, which the wasm backend lacks, and training runs there.
+ * Embedding lookups with a gradient of their own (each token's gradient added into its row or
+ * column, see kernels/embedding.ts): TF.js's own gradient for gather needs UnsortedSegmentSum,
+ * which the wasm backend lacks, and training runs there.
  */
 const gatherRows = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [table, ids, save] = args as [tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
@@ -62,7 +64,7 @@ const gatherRows = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   return {
     value: tf.gather(table, ids),
     gradFunc: (dy: tf.Tensor | tf.Tensor[], [savedIds]: tf.Tensor[]) => [
-      tf.matMul(tf.oneHot(savedIds as tf.Tensor1D, vocab), dy as tf.Tensor2D, true, false),
+      embeddingGrad(dy as tf.Tensor2D, savedIds as tf.Tensor1D, vocab, false),
       tf.zerosLike(savedIds),
     ],
   };
@@ -76,7 +78,7 @@ const gatherColumns = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) =
   return {
     value: ids.size === 1 ? tf.reshape(columns, [1, -1]) : tf.transpose(columns),
     gradFunc: (dy: tf.Tensor | tf.Tensor[], [savedIds]: tf.Tensor[]) => [
-      tf.matMul(dy as tf.Tensor2D, tf.oneHot(savedIds as tf.Tensor1D, vocab), true, false),
+      embeddingGrad(dy as tf.Tensor2D, savedIds as tf.Tensor1D, vocab, true),
       tf.zerosLike(savedIds),
     ],
   };
