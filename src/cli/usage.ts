@@ -3,7 +3,7 @@ export const USAGE = {
   generate:
     'generate --model F --tokenizer F [--prompt S] [--temperature 1] [--top-p 0.9] [--top-k 0] [--seed N] [--steps 256] [--backend auto|wasm|cpu|webgpu] [--json]',
   eval:
-    'eval --model F --tokenizer F --text FILE [--stories N] [--backend B] [--json]',
+    'eval --model F --tokenizer F --text FILE [--stories N] [--truncate] [--backend B] [--json]',
   inspect:
     'inspect --model F [--json]',
   presets:

@@ -42,26 +42,44 @@ async function sequenceNll(llama: Llama, tokens: number[]): Promise<number> {
 }
 
 /**
- * The reference's evaluation: each story encoded with BOS, truncated to the context length, every
- * token after the first predicted from its prefix; NLL summed in float64.
+ * What to do with a story longer than the context. 'truncate' is the reference's definition (the
+ * tail is never predicted, but its bytes still count, flattering bits per byte); 'window' predicts
+ * every token: the sequence is cut into windows of the context length that overlap by one token,
+ * each predicting its tokens from the context inside it.
+ */
+export type OverflowPolicy = 'window' | 'truncate';
+
+/** The windows that predict every token of `ids` exactly once (one window when it fits). */
+export function evaluationWindows(ids: number[], seqLen: number, overflow: OverflowPolicy): number[][] {
+  if (ids.length <= seqLen || overflow === 'truncate') return [ids.slice(0, seqLen)];
+  const windows: number[][] = [];
+  for (let start = 0; start < ids.length - 1; start += seqLen - 1) windows.push(ids.slice(start, start + seqLen));
+  return windows;
+}
+
+/**
+ * Each story encoded with BOS, every token after the first predicted from what precedes it (within
+ * the context); NLL summed in float64. With overflow 'truncate' this is exactly the reference's
+ * evaluation.
  */
 export async function evaluateStories(
   llama: Llama,
   stories: string[],
-  onProgress?: (done: number, total: number) => void,
+  opts: { overflow?: OverflowPolicy; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<EvalResult> {
   let total = 0;
   let tokens = 0;
   let bytes = 0;
   const encoder = new TextEncoder();
   for (const [i, story] of stories.entries()) {
-    const ids = llama.tokenizer.encode(story, { bos: true }).slice(0, llama.config.seqLen);
+    const ids = llama.tokenizer.encode(story, { bos: true });
     bytes += encoder.encode(story).byteLength;
-    if (ids.length >= 2) {
-      total += await sequenceNll(llama, ids);
-      tokens += ids.length - 1;
+    for (const w of evaluationWindows(ids, llama.config.seqLen, opts.overflow ?? 'window')) {
+      if (w.length < 2) continue;
+      total += await sequenceNll(llama, w);
+      tokens += w.length - 1;
     }
-    onProgress?.(i + 1, stories.length);
+    opts.onProgress?.(i + 1, stories.length);
   }
   return { meanNll: total / tokens, bitsPerByte: total / Math.LN2 / bytes, tokens, bytes, stories: stories.length };
 }

@@ -13,6 +13,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
     text: { type: 'string' },
     stories: { type: 'string' },
     backend: { type: 'string', default: 'auto' },
+    truncate: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   });
   const textPath = requireOption(o.text, 'text');
@@ -25,8 +26,11 @@ export async function evalCommand(argv: string[]): Promise<void> {
   await useNodeBackend(parseBackend(o.backend ?? 'auto'));
   const llama = await loadLlamaFiles(requireOption(o.model, 'model'), requireOption(o.tokenizer, 'tokenizer'));
   const showProgress = process.stderr.isTTY;
-  const r = await evaluateStories(llama, stories, (done, total) => {
-    if (showProgress) process.stderr.write(`\r${done}/${total} stories`);
+  const r = await evaluateStories(llama, stories, {
+    overflow: o.truncate ? 'truncate' : 'window',
+    onProgress: (done, total) => {
+      if (showProgress) process.stderr.write(`\r${done}/${total} stories`);
+    },
   });
   if (showProgress) process.stderr.write('\n');
   llama.dispose();

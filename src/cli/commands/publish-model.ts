@@ -55,7 +55,7 @@ export async function publishModelCommand(argv: string[]): Promise<void> {
   const sample = await generateAll(llama, { ...SAMPLE, temperature: 0 });
   llama.dispose();
   const evaluation: PublishedEvaluation = {
-    text: `first ${storyCount} stories of tinystories_valid_first1000.txt`,
+    text: `first ${storyCount} stories of tinystories_valid_first1000.txt, every token predicted (stories longer than the context in overlapping windows)`,
     stories: r.stories,
     meanNll: r.meanNll,
     bitsPerByte: r.bitsPerByte,

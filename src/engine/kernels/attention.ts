@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { attendByMatMul, attendFast, attentionGradByMatMul, attentionGradFast } from './attention-training.ts';
 import { hasKernel, registerHostKernel, runKernel, runKernelOutputs } from './registry.ts';
 
 /**
@@ -111,29 +112,8 @@ export function attention(q: tf.Tensor3D, keys: tf.Tensor3D, values: tf.Tensor3D
 }
 
 const f = Math.fround;
-/** Scratch rows, grown on demand: one query's scores or probabilities, and their gradients. */
+/** Scratch: one query's scores, then probabilities (grown on demand). */
 let scores = new Float32Array(1024);
-let probs = new Float64Array(1024);
-let dProbs = new Float64Array(1024);
-let qRow = new Float64Array(128);
-let dyRow = new Float64Array(128);
-let dqRow = new Float64Array(128);
-/** Float64 accumulators for the key and value gradients, [kvHeads, positions, hs]. */
-let dKeys = new Float64Array(0);
-let dValues = new Float64Array(0);
-
-function growRows(capacity: number, hs: number): void {
-  if (scores.length < capacity) {
-    scores = new Float32Array(capacity);
-    probs = new Float64Array(capacity);
-    dProbs = new Float64Array(capacity);
-  }
-  if (qRow.length < hs) {
-    qRow = new Float64Array(hs);
-    dyRow = new Float64Array(hs);
-    dqRow = new Float64Array(hs);
-  }
-}
 
 /**
  * The attention of `tokens` queries at positions start.. (q: [tokens, heads, hs]) over a cache
@@ -159,7 +139,7 @@ export function attendRows(
 ): void {
   const group = heads / kvHeads;
   const scale = f(Math.sqrt(hs));
-  growRows(capacity, hs);
+  if (scores.length < capacity) scores = new Float32Array(capacity);
   const att = scores; // a Float32Array: every stored value is a float32
   for (let t = 0; t < tokens; t++) {
     const seen = start + t + 1; // keys 0..start+t
@@ -238,241 +218,18 @@ export function attendRows(
   }
 }
 
-/**
- * Fills probs[0..seen) with the softmax of the scaled scores of the query at q[qAt..] (times
- * 1/√d, already in qRow) against keys kvAt.., in float64.
- */
-function softmaxRow(keys: Float32Array, kvAt: number, hs: number, seen: number): void {
-  const p = probs;
-  let max = -Infinity;
-  let s = 0;
-  for (; s + 4 <= seen; s += 4) {
-    const k0 = kvAt + s * hs;
-    const k1 = k0 + hs;
-    const k2 = k1 + hs;
-    const k3 = k2 + hs;
-    let d0 = 0;
-    let d1 = 0;
-    let d2 = 0;
-    let d3 = 0;
-    for (let i = 0; i < hs; i++) {
-      const qi = qRow[i];
-      d0 += qi * keys[k0 + i];
-      d1 += qi * keys[k1 + i];
-      d2 += qi * keys[k2 + i];
-      d3 += qi * keys[k3 + i];
-    }
-    p[s] = d0;
-    p[s + 1] = d1;
-    p[s + 2] = d2;
-    p[s + 3] = d3;
-    max = Math.max(max, d0, d1, d2, d3);
-  }
-  for (let kAt = kvAt + s * hs; s < seen; s++, kAt += hs) {
-    let dot = 0;
-    for (let i = 0; i < hs; i++) dot += qRow[i] * keys[kAt + i];
-    p[s] = dot;
-    if (dot > max) max = dot;
-  }
-  let sum = 0;
-  for (let s = 0; s < seen; s++) {
-    const e = Math.exp(p[s] - max);
-    p[s] = e;
-    sum += e;
-  }
-  const r = 1 / sum;
-  for (let s = 0; s < seen; s++) p[s] *= r;
-}
-
-/** attendRows in float64 (rounded to float32 once, at the end): for training. */
-export function attendRowsFast(
-  q: Float32Array,
-  keys: Float32Array,
-  values: Float32Array,
-  out: Float32Array,
-  tokens: number,
-  heads: number,
-  kvHeads: number,
-  hs: number,
-  capacity: number,
-  start: number,
-): void {
-  const group = heads / kvHeads;
-  const inv = 1 / Math.sqrt(hs);
-  growRows(capacity, hs);
-  const p = probs;
-  for (let t = 0; t < tokens; t++) {
-    const seen = start + t + 1;
-    for (let h = 0; h < heads; h++) {
-      const qAt = (t * heads + h) * hs;
-      const kvAt = ((h / group) | 0) * capacity * hs;
-      for (let i = 0; i < hs; i++) qRow[i] = q[qAt + i] * inv;
-      softmaxRow(keys, kvAt, hs, seen);
-      let i = 0;
-      for (; i + 4 <= hs; i += 4) {
-        let a0 = 0;
-        let a1 = 0;
-        let a2 = 0;
-        let a3 = 0;
-        for (let s = 0, vAt = kvAt + i; s < seen; s++, vAt += hs) {
-          const ps = p[s];
-          a0 += ps * values[vAt];
-          a1 += ps * values[vAt + 1];
-          a2 += ps * values[vAt + 2];
-          a3 += ps * values[vAt + 3];
-        }
-        out[qAt + i] = a0;
-        out[qAt + i + 1] = a1;
-        out[qAt + i + 2] = a2;
-        out[qAt + i + 3] = a3;
-      }
-      for (; i < hs; i++) {
-        let a = 0;
-        for (let s = 0, vAt = kvAt + i; s < seen; s++, vAt += hs) a += p[s] * values[vAt];
-        out[qAt + i] = a;
-      }
-    }
-  }
-}
-
 registerHostKernel<AttentionAttrs>(ATTENTION, (host, { q, keys, values }, { start, exact }) => {
+  if (!exact) return host.matMul ? attendByMatMul(host, q, keys, values, start) : attendFast(host, q, keys, values, start);
   const [tokens, heads, hs] = q.shape;
   const [kvHeads, capacity] = keys.shape;
   const out = host.allocate([tokens, heads * hs]);
-  const attend = exact === false ? attendRowsFast : attendRows;
-  attend(host.view(q), host.view(keys), host.view(values), host.view(out), tokens, heads, kvHeads, hs, capacity, start);
+  attendRows(host.view(q), host.view(keys), host.view(values), host.view(out), tokens, heads, kvHeads, hs, capacity, start);
   return out;
 });
 
-/**
- * The attention gradient, one query row at a time, in float64. With p the row's probabilities
- * (recomputed), dy the gradient of its output and d = hs:
- * dv_s += p_s dy, dp_s = dy · v_s, ds_s = p_s (dp_s − Σ_s' p_s' dp_s'),
- * dq = Σ_s ds_s k_s / √d, dk_s += ds_s q / √d. Rows of dkeys and dvalues past start + tokens are 0.
- */
-export function attentionGradRows(
-  q: Float32Array,
-  keys: Float32Array,
-  values: Float32Array,
-  dy: Float32Array,
-  dq: Float32Array,
-  dkeysOut: Float32Array,
-  dvaluesOut: Float32Array,
-  tokens: number,
-  heads: number,
-  kvHeads: number,
-  hs: number,
-  capacity: number,
-  start: number,
-): void {
-  const group = heads / kvHeads;
-  const inv = 1 / Math.sqrt(hs);
-  growRows(capacity, hs);
-  const n = kvHeads * capacity * hs;
-  if (dKeys.length < n) {
-    dKeys = new Float64Array(n);
-    dValues = new Float64Array(n);
-  }
-  const dK = dKeys;
-  const dV = dValues;
-  dK.fill(0, 0, n);
-  dV.fill(0, 0, n);
-  const p = probs;
-  const dp = dProbs;
-  for (let t = 0; t < tokens; t++) {
-    const seen = start + t + 1;
-    for (let h = 0; h < heads; h++) {
-      const qAt = (t * heads + h) * hs;
-      const kvAt = ((h / group) | 0) * capacity * hs;
-      for (let i = 0; i < hs; i++) {
-        qRow[i] = q[qAt + i] * inv;
-        dyRow[i] = dy[qAt + i];
-        dqRow[i] = 0;
-      }
-      softmaxRow(keys, kvAt, hs, seen);
-      // dp_s = dy · v_s (four positions at a time) and Σ p dp; dv_s += p_s dy.
-      let rowSum = 0;
-      let s = 0;
-      for (; s + 4 <= seen; s += 4) {
-        const v0 = kvAt + s * hs;
-        const v1 = v0 + hs;
-        const v2 = v1 + hs;
-        const v3 = v2 + hs;
-        const p0 = p[s];
-        const p1 = p[s + 1];
-        const p2 = p[s + 2];
-        const p3 = p[s + 3];
-        let d0 = 0;
-        let d1 = 0;
-        let d2 = 0;
-        let d3 = 0;
-        for (let i = 0; i < hs; i++) {
-          const g = dyRow[i];
-          d0 += g * values[v0 + i];
-          d1 += g * values[v1 + i];
-          d2 += g * values[v2 + i];
-          d3 += g * values[v3 + i];
-          dV[v0 + i] += p0 * g;
-          dV[v1 + i] += p1 * g;
-          dV[v2 + i] += p2 * g;
-          dV[v3 + i] += p3 * g;
-        }
-        dp[s] = d0;
-        dp[s + 1] = d1;
-        dp[s + 2] = d2;
-        dp[s + 3] = d3;
-        rowSum += p0 * d0 + p1 * d1 + p2 * d2 + p3 * d3;
-      }
-      for (let vAt = kvAt + s * hs; s < seen; s++, vAt += hs) {
-        const ps = p[s];
-        let d = 0;
-        for (let i = 0; i < hs; i++) {
-          d += dyRow[i] * values[vAt + i];
-          dV[vAt + i] += ps * dyRow[i];
-        }
-        dp[s] = d;
-        rowSum += ps * d;
-      }
-      // ds_s = p_s (dp_s − Σ p dp); dq += ds_s k_s; dk_s += ds_s q / √d.
-      for (let s = 0, kAt = kvAt; s < seen; s++, kAt += hs) {
-        const ds = p[s] * (dp[s] - rowSum);
-        for (let i = 0; i < hs; i++) {
-          dqRow[i] += ds * keys[kAt + i];
-          dK[kAt + i] += ds * qRow[i];
-        }
-      }
-      for (let i = 0; i < hs; i++) dq[qAt + i] = dqRow[i] * inv;
-    }
-  }
-  for (let i = 0; i < n; i++) {
-    dkeysOut[i] = dK[i];
-    dvaluesOut[i] = dV[i];
-  }
-}
-
-registerHostKernel<AttentionGradAttrs>(ATTENTION_GRAD, (host, { q, keys, values, dy }, { start }) => {
-  const [tokens, heads, hs] = q.shape;
-  const [kvHeads, capacity] = keys.shape;
-  const dq = host.allocate([tokens, heads, hs]);
-  const dkeys = host.allocate(keys.shape);
-  const dvalues = host.allocate(values.shape);
-  attentionGradRows(
-    host.view(q),
-    host.view(keys),
-    host.view(values),
-    host.view(dy),
-    host.view(dq),
-    host.view(dkeys),
-    host.view(dvalues),
-    tokens,
-    heads,
-    kvHeads,
-    hs,
-    capacity,
-    start,
-  );
-  return [dq, dkeys, dvalues];
-});
+registerHostKernel<AttentionGradAttrs>(ATTENTION_GRAD, (host, { q, keys, values, dy }, { start }) =>
+  host.matMul ? attentionGradByMatMul(host, q, keys, values, dy, start) : attentionGradFast(host, q, keys, values, dy, start),
+);
 
 /** The attention gradient in stock ops: the fallback where ATTENTION_GRAD is missing, and its reference. */
 export function attentionGradComposite(

@@ -48,6 +48,14 @@ export interface HostMemory {
   allocate(shape: number[]): tf.TensorInfo;
   /** Another handle on t's buffer, as Reshape returns: for an output written in place. */
   alias(t: tf.TensorInfo): tf.TensorInfo;
+  /** Frees a tensor the kernel allocated for its own use. */
+  free(t: tf.TensorInfo): void;
+  /**
+   * a [m, k] × b [k, n] → a new [m, n], where the backend's matmul beats a JavaScript loop: wasm's
+   * runs XNNPACK (for operands without a transpose flag). Absent on cpu, whose matmul is itself a
+   * JavaScript loop. Allocates: take views again after it.
+   */
+  matMul?(a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo;
 }
 
 /** The parts of the cpu and wasm backends used here (structural types: no backend import). */
@@ -55,11 +63,13 @@ interface CpuBackendLike {
   data: { get(dataId: object): { values?: unknown } };
   makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): tf.TensorInfo;
   incRef(dataId: object): void;
+  disposeData(dataId: object): void;
 }
 interface WasmBackendLike {
   makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array;
   incRef(dataId: object): void;
+  disposeData(dataId: object): void;
 }
 
 const size = (shape: number[]) => shape.reduce((n, d) => n * d, 1);
@@ -79,6 +89,9 @@ class CpuMemory implements HostMemory {
     this.b.incRef(t.dataId);
     return { dataId: t.dataId, shape: t.shape, dtype: t.dtype };
   }
+  free(t: tf.TensorInfo): void {
+    this.b.disposeData(t.dataId);
+  }
 }
 
 class WasmMemory implements HostMemory {
@@ -95,6 +108,15 @@ class WasmMemory implements HostMemory {
   alias(t: tf.TensorInfo): tf.TensorInfo {
     this.b.incRef(t.dataId);
     return { dataId: t.dataId, shape: t.shape, dtype: t.dtype };
+  }
+  free(t: tf.TensorInfo): void {
+    this.b.disposeData(t.dataId);
+  }
+  /** The backend's own BatchMatMul kernel, called directly (as its kernels call each other). */
+  matMul(a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo {
+    const kernel = tf.getKernel(tf.BatchMatMul, 'wasm')!;
+    const attrs = { transposeA: false, transposeB: false };
+    return kernel.kernelFunc({ inputs: { a, b }, backend: this.b as unknown as tf.KernelBackend, attrs }) as tf.TensorInfo;
   }
 }
 

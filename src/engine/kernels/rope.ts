@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { rotatePairs, type RopePositions } from '../layers/rope.ts';
-import { hasKernel, registerHostKernel, runKernelOutputs } from './registry.ts';
+import { hasKernel, registerHostKernel, runKernel, runKernelOutputs } from './registry.ts';
 
 /**
  * RoPE on the fused projection [Wq; Wk; Wv] h: splits it into heads and rotates the queries and
@@ -8,6 +8,9 @@ import { hasKernel, registerHostKernel, runKernelOutputs } from './registry.ts';
  * instead of a split and two rotations of seven kernels each.
  */
 export const ROPE_QKV = 'LlamaRopeQkv';
+
+/** Its gradient as one host kernel: d[q | k | v] from dq, dk, dv (q and k rotated back). */
+export const ROPE_QKV_GRAD = 'LlamaRopeQkvGrad';
 
 export interface RopeQkvAttrs {
   /** Position of the first row. */
@@ -107,23 +110,75 @@ registerHostKernel<RopeQkvAttrs>(ROPE_QKV, (host, { qkv, cos, sin }, { start, nH
   return [q, k, v];
 });
 
-/** The rotation is orthogonal: its gradient rotates dq and dk back (by −angle); v passes through. */
+/**
+ * The rotation is orthogonal: its gradient rotates dq and dk back (by −angle); v passes through.
+ * In stock ops: the fallback where ROPE_QKV_GRAD is missing, and its reference.
+ */
+export function ropeQkvGradComposite(
+  dq: tf.Tensor3D,
+  dk: tf.Tensor3D,
+  dv: tf.Tensor3D,
+  cosTable: tf.Tensor2D,
+  sinTable: tf.Tensor2D,
+  start: number,
+): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [t, , hs] = dq.shape;
+    const rows = (m: tf.Tensor2D) => tf.reshape(tf.slice(m, [start, 0], [t, hs]), [t, 1, hs]) as tf.Tensor3D;
+    const cos = rows(cosTable);
+    const minusSin = tf.neg(rows(sinTable));
+    const back = (d: tf.Tensor3D) => tf.reshape(rotatePairs(d, cos, minusSin), [t, -1]);
+    return tf.concat([back(dq), back(dk), tf.reshape(dv, [t, -1])], -1) as tf.Tensor2D;
+  });
+}
+
+/**
+ * The transpose of rotateHeads: heads of `hs` values from d ([rows, heads·hs]), rotated back and
+ * written to column `from` of rows `width` wide in out. Pair (d0, d1) at element i:
+ * (d0·cos_i + d1·sin_i+1, d1·cos_i+1 + d0·sin_i), with the signed tables of rotateHeads.
+ */
+function rotateHeadsBack(d: Float32Array, heads: number, hs: number, cos: Float32Array, sin: Float32Array, start: number, out: Float32Array, width: number, from: number): void {
+  const rows = d.length / (heads * hs);
+  for (let row = 0, o = 0; row < rows; row++) {
+    const table = (start + row) * hs;
+    for (let h = 0, dst = row * width + from; h < heads; h++, dst += hs, o += hs) {
+      for (let i = 0; i < hs; i += 2) {
+        const d0 = d[o + i];
+        const d1 = d[o + i + 1];
+        out[dst + i] = d0 * cos[table + i] + d1 * sin[table + i + 1];
+        out[dst + i + 1] = d1 * cos[table + i + 1] + d0 * sin[table + i];
+      }
+    }
+  }
+}
+
+registerHostKernel<RopeQkvAttrs>(ROPE_QKV_GRAD, (host, { dq, dk, dv, cos, sin }, { start, nHeads, nKvHeads }) => {
+  const [tokens, , hs] = dq.shape;
+  const width = (nHeads + 2 * nKvHeads) * hs;
+  const out = host.allocate([tokens, width]);
+  const o = host.view(out);
+  const c = host.view(cos);
+  const s = host.view(sin);
+  rotateHeadsBack(host.view(dq), nHeads, hs, c, s, start, o, width, 0);
+  rotateHeadsBack(host.view(dk), nKvHeads, hs, c, s, start, o, width, nHeads * hs);
+  const v = host.view(dv);
+  const vWidth = nKvHeads * hs;
+  for (let row = 0; row < tokens; row++) o.set(v.subarray(row * vWidth, (row + 1) * vWidth), row * width + (nHeads + nKvHeads) * hs);
+  return out;
+});
+
 tf.registerGradient({
   kernelName: ROPE_QKV,
   inputsToSave: ['cos', 'sin'],
   gradFunc: (dys, saved, attrs) => {
     const [dq, dk, dv] = dys as tf.Tensor3D[];
     const [cosTable, sinTable] = saved as tf.Tensor2D[];
-    const { start } = attrs as unknown as RopeQkvAttrs;
+    const ropeAttrs = attrs as unknown as RopeQkvAttrs;
     return {
-      qkv: () => {
-        const [t, , hs] = dq.shape;
-        const rows = (m: tf.Tensor2D) => tf.reshape(tf.slice(m, [start, 0], [t, hs]), [t, 1, hs]) as tf.Tensor3D;
-        const cos = rows(cosTable);
-        const minusSin = tf.neg(rows(sinTable));
-        const back = (d: tf.Tensor3D) => tf.reshape(rotatePairs(d, cos, minusSin), [t, -1]);
-        return tf.concat([back(dq), back(dk), tf.reshape(dv, [t, -1])], -1);
-      },
+      qkv: () =>
+        hasKernel(ROPE_QKV_GRAD)
+          ? runKernel<tf.Tensor2D>(ROPE_QKV_GRAD, { dq, dk, dv, cos: cosTable, sin: sinTable }, ropeAttrs)
+          : ropeQkvGradComposite(dq, dk, dv, cosTable, sinTable, ropeAttrs.start),
       cos: () => tf.zerosLike(cosTable),
       sin: () => tf.zerosLike(sinTable),
     };
