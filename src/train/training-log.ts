@@ -3,7 +3,8 @@ import type { LogEntry, TrainOptions } from './trainer.ts';
 
 /** `training-log.json`: the full record of a run, which the model card and the loss chart read. */
 export interface TrainingLog {
-  command: string;
+  /** Every invocation that trained this run, in order (a resumed run has several). */
+  commands: string[];
   machine: string;
   backend: string;
   config: LlamaConfig;

@@ -102,7 +102,8 @@ beside this file.
 - TinyStories (Eldan & Li, 2023) is licensed CDLA-Sharing-1.0; this model is trained on it.
 
 ## Training
-- Command: \`${log.command}\`
+- Commands (a resumed run lists each invocation):
+${log.commands.map((c) => `  - \`${c}\``).join('\n')}
 - Recipe (the paper's): AdamW β1 0.9, β2 0.95, ε 1e-5, weight decay 0.1, cosine schedule with linear
   warmup down to 10% of the peak, gradient clipping at 1.0, packed sequences with BOS between stories.
 - ${withCommas(last.step)} steps, ${withCommas(last.tokensSeen)} tokens seen, ${hours.toFixed(2)} h of training wall time on the ${log.backend} backend, ${log.machine}.

@@ -112,11 +112,14 @@ export async function trainCommand(argv: string[]): Promise<void> {
     trainer = new Trainer(options, initialCheckpoint(config, options.seed), train, val);
   }
   const saveEvery = integerOption(o['save-every'], 'save-every', 100, 1);
+  const logPath = join(out, 'training-log.json');
+  const earlier = resuming && existsSync(logPath) ? ((JSON.parse(await readFile(logPath, 'utf8')) as Partial<TrainingLog>).commands ?? []) : [];
+  const commands = [...earlier, `npm run cli -- train ${argv.join(' ')}`];
   const save = async () => {
     const files = encodeState(trainer.state());
     for (const [name, data] of Object.entries(files)) await writeFile(statePath(name as keyof StateFiles), data);
     const log: TrainingLog = {
-      command: `npm run cli -- train ${argv.join(' ')}`,
+      commands,
       machine: describeMachine(),
       backend: report.name,
       config: trainer.config,
@@ -125,7 +128,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
       valTokens: val.length,
       entries: trainer.log,
     };
-    await writeFile(join(out, 'training-log.json'), `${JSON.stringify(log, null, 1)}\n`);
+    await writeFile(logPath, `${JSON.stringify(log, null, 1)}\n`);
   };
 
   const c = trainer.config;
