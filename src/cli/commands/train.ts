@@ -60,20 +60,20 @@ export async function trainCommand(argv: string[]): Promise<void> {
   await mkdir(out, { recursive: true });
   const report = await useNodeBackend(parseBackend(o.backend ?? 'wasm'));
 
-  // Tokenizer: given, or trained on the training stories and saved beside the model.
+  // Tokenizer: a resumed run keeps its own; otherwise given, or trained on the training stories.
+  const statePath = (f: keyof StateFiles) => join(out, f);
+  const resuming = existsSync(statePath('trainer.json'));
   let tokenizerBytes: Uint8Array;
-  if (o.tokenizer) tokenizerBytes = new Uint8Array(await readFile(o.tokenizer));
-  else {
-    const vocabSize = integerOption(o['vocab-size'], 'vocab-size', 512, 260);
-    tokenizerBytes = toLlama2cBytes(trainBpe(trainStories, { vocabSize }));
-  }
+  if (resuming) {
+    if (o.tokenizer || o['vocab-size']) throw new EngineError('bad-argument', `${out} holds a run to resume, which keeps its tokenizer: drop --tokenizer/--vocab-size`);
+    tokenizerBytes = new Uint8Array(await readFile(join(out, 'tokenizer.bin')));
+  } else if (o.tokenizer) tokenizerBytes = new Uint8Array(await readFile(o.tokenizer));
+  else tokenizerBytes = toLlama2cBytes(trainBpe(trainStories, { vocabSize: integerOption(o['vocab-size'], 'vocab-size', 512, 260) }));
   const tokenizer = Tokenizer.fromBytes(tokenizerBytes, o.tokenizer ? basename(o.tokenizer) : 'tokenizer.bin');
-  await writeFile(join(out, 'tokenizer.bin'), tokenizerBytes);
+  if (!resuming) await writeFile(join(out, 'tokenizer.bin'), tokenizerBytes);
   const train = packStories(trainStories.map((s) => tokenizer.encode(s)));
   const val = packStories(valStories.map((s) => tokenizer.encode(s)));
 
-  const statePath = (f: keyof StateFiles) => join(out, f);
-  const resuming = existsSync(statePath('trainer.json'));
   let trainer: Trainer;
   if (resuming) {
     const state = decodeState({
@@ -81,6 +81,8 @@ export async function trainCommand(argv: string[]): Promise<void> {
       'optimizer.bin': new Uint8Array(await readFile(statePath('optimizer.bin'))),
       'trainer.json': await readFile(statePath('trainer.json'), 'utf8'),
     });
+    if (state.config.vocabSize !== tokenizer.vocabSize)
+      throw new EngineError('tokenizer-mismatch', `${out}/tokenizer.bin: vocabulary size: expected ${state.config.vocabSize} (the model's), got ${tokenizer.vocabSize}`);
     trainer = new Trainer({ ...state.options, steps }, state.checkpoint, train, val, state);
     process.stderr.write(`resuming ${out} at step ${state.step}\n`);
   } else {
