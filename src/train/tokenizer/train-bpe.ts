@@ -1,3 +1,4 @@
+import { EngineError } from '../../engine/errors.ts';
 /**
  * SentencePiece-style BPE training with byte fallback, producing a vocabulary laid out as
  * llama2.c exports SentencePiece models (shared/reference/README.md, "Tokenizer file"):
@@ -38,12 +39,12 @@ const KEY_BASE = 2 ** 20;
 
 export function trainBpe(texts: string[], opts: TrainOptions): TrainedVocab {
   const { vocabSize, characterCoverage = 0.9995, onProgress } = opts;
-  if (!Number.isInteger(vocabSize) || vocabSize > KEY_BASE) throw new Error(`vocabSize must be an integer up to ${KEY_BASE}, got ${vocabSize}`);
+  if (!Number.isInteger(vocabSize) || vocabSize > KEY_BASE) throw new EngineError('bad-argument', `vocabSize must be an integer up to ${KEY_BASE}, got ${vocabSize}`);
   const words = countWords(texts);
   const characters = coveredCharacters(words, characterCoverage);
   const wanted = vocabSize - FIRST_LEARNED_ID - characters.length;
   if (wanted < 0) {
-    throw new Error(`vocabSize ${vocabSize} is too small: ${FIRST_LEARNED_ID} fixed pieces and ${characters.length} characters`);
+    throw new EngineError('bad-argument', `vocabSize ${vocabSize} is too small: ${FIRST_LEARNED_ID} fixed pieces and ${characters.length} characters`);
   }
   const merges = learnMerges(words, characters, wanted, onProgress);
   const learned = [...merges, ...characters];
@@ -153,7 +154,7 @@ function learnMerges(
   const merges: string[] = [];
   while (merges.length < wanted) {
     if (heap.size === 0) {
-      throw new Error(`the texts allow only ${merges.length} merges, ${wanted} wanted: lower vocabSize or add text`);
+      throw new EngineError('bad-argument', `the texts allow only ${merges.length} merges, ${wanted} wanted: lower vocabSize or add text`);
     }
     const count = heap.topCount();
     const key = heap.pop();

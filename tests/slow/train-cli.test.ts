@@ -1,0 +1,40 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { TrainingLog } from '../../src/train/training-log.ts';
+import { runCli } from '../support/cli.ts';
+import { sharedPath } from '../support/shared.ts';
+
+const data = sharedPath('data/tinystories/tinystories_valid_first1000.txt');
+const out = mkdtempSync(join(tmpdir(), 'llama-train-'));
+const base = ['train', '--data', data, '--val', data, '--dim', '16', '--layers', '1', '--heads', '2', '--kv-heads', '1', '--seq-len', '16', '--batch', '2', '--eval-every', '2', '--eval-windows', '2', '--save-every', '1', '--out', out];
+
+describe('train command', () => {
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  it('trains a tokenizer and a model, saves a resumable run with its log', () => {
+    const r = runCli([...base, '--vocab-size', '400', '--steps', '2']);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/step 2\/2 loss [\d.]+ val [\d.]+ .* tok\/s ETA/);
+    for (const f of ['model.bin', 'tokenizer.bin', 'optimizer.bin', 'trainer.json', 'training-log.json']) expect(existsSync(join(out, f))).toBe(true);
+  });
+
+  it('resumes with its own tokenizer, appending the command to the log', () => {
+    const tokenizer = readFileSync(join(out, 'tokenizer.bin'));
+    const r = runCli(['train', '--data', data, '--val', data, '--steps', '3', '--save-every', '1', '--out', out]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain('resuming');
+    expect(readFileSync(join(out, 'tokenizer.bin'))).toEqual(tokenizer);
+    const log = JSON.parse(readFileSync(join(out, 'training-log.json'), 'utf8')) as TrainingLog;
+    expect(log.entries.map((e) => e.step)).toEqual([1, 2, 3]);
+    expect(log.commands).toHaveLength(2);
+    expect(log.config.vocabSize).toBe(400);
+  });
+
+  it('refuses to retrain the tokenizer of a run it resumes', () => {
+    const r = runCli([...base, '--vocab-size', '512', '--steps', '4']);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr.trim()).toMatch(/^error: .*keeps its tokenizer/);
+  });
+});
