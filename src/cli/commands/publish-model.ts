@@ -110,8 +110,8 @@ ${log.commands.map((c) => `  - \`${c}\``).join('\n')}
 - Final train loss ${last.trainLoss.toFixed(4)}; validation loss ${lastVal?.valLoss?.toFixed(4) ?? '-'} nats/token (held-out windows, step ${lastVal?.step ?? '-'}).
 
 ## Evaluation
-On the ${e.text}, as defined in the reference README (each story with BOS, truncated to the
-context, every next token predicted): **${e.meanNll.toFixed(5)} nats/token, ${e.bitsPerByte.toFixed(4)} bits per UTF-8 byte**
+On the ${e.text}; each story encoded with BOS and every next token predicted from what precedes
+it, NLL summed over tokens, bits per byte = total NLL / ln 2 / UTF-8 bytes: **${e.meanNll.toFixed(5)} nats/token, ${e.bitsPerByte.toFixed(4)} bits per UTF-8 byte**
 (${withCommas(e.tokens)} tokens, ${withCommas(e.bytes)} bytes; ${e.backend}, ${e.machine}).
 
 Greedy sample (\`${e.greedySample.prompt}\`, ${e.greedySample.steps} steps):
