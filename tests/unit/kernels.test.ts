@@ -12,6 +12,13 @@
  * RoPE does the same two rounded products and one rounded sum either way, so it must match to
  * the bit. Gradients are analytic formulas on one side and TF.js's chain rule on the other, with
  * a few more reductions in a row, so they get 5e-6. (Observed worst: 2.5e-7 for both.)
+ *
+ * The gradient kernels (and attention's training forward pass) need not follow llama2.c: they
+ * compute in float64 (cpu), or on wasm as XNNPACK float32 matmuls with float64 elementwise work,
+ * against the composites' float32 in another order. They get the gradient bound, 5e-6. The
+ * attention gradient is the loosest: dS = P ⊙ (dP − Σ P ⊙ dP) cancels, so the float32 rounding of
+ * dP (both sides) shows up relative to dS (observed worst 1.5e-6, wasm; 9e-7 over 40 other seeds).
+ * The embedding gradient is a plain sum per token on both sides and is held to 2e-6.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
@@ -19,12 +26,20 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients'; // the stock ops' gr
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { readFileSync } from 'node:fs';
-import { attention, attentionComposite, ATTENTION } from '../../src/engine/kernels/attention.ts';
+import {
+  attention,
+  attentionComposite,
+  attentionGradComposite,
+  attentionWithWeights,
+  ATTENTION,
+  ATTENTION_GRAD,
+} from '../../src/engine/kernels/attention.ts';
+import { EMBEDDING_GRAD, embeddingGrad, embeddingGradComposite } from '../../src/engine/kernels/embedding.ts';
 import { KV_WRITE, kvWrite } from '../../src/engine/kernels/kv-write.ts';
-import { hasKernel, hostKernelNames } from '../../src/engine/kernels/registry.ts';
-import { RMS_NORM, rmsNorm, rmsNormComposite } from '../../src/engine/kernels/rms-norm.ts';
-import { ROPE_QKV, ropeQkv, ropeQkvComposite } from '../../src/engine/kernels/rope.ts';
-import { SWIGLU, swiGlu, swiGluComposite } from '../../src/engine/kernels/swiglu.ts';
+import { hasKernel, hostKernelNames, runKernel, runKernelOutputs } from '../../src/engine/kernels/registry.ts';
+import { RMS_NORM, RMS_NORM_GRAD, rmsNorm, rmsNormComposite, rmsNormGradComposite } from '../../src/engine/kernels/rms-norm.ts';
+import { ROPE_QKV, ROPE_QKV_GRAD, ropeQkv, ropeQkvComposite, ropeQkvGradComposite } from '../../src/engine/kernels/rope.ts';
+import { SWIGLU, SWIGLU_GRAD, swiGlu, swiGluComposite, swiGluGradComposite } from '../../src/engine/kernels/swiglu.ts';
 import { LLAMA_NORM_EPS, LLAMA_ROPE_THETA, type LlamaConfig } from '../../src/engine/config.ts';
 import { RopePositions, ropeTables } from '../../src/engine/layers/rope.ts';
 import { ConcatKVCache, createKVCache, InPlaceKVCache } from '../../src/engine/kv-cache.ts';
@@ -89,6 +104,8 @@ for (const backend of ['cpu', 'wasm'] as const) {
 
     it('registers every fused kernel for this backend', () => {
       for (const name of [RMS_NORM, ROPE_QKV, ATTENTION, SWIGLU, KV_WRITE]) expect(hasKernel(name)).toBe(true);
+      for (const name of [RMS_NORM_GRAD, ROPE_QKV_GRAD, ATTENTION_GRAD, SWIGLU_GRAD, EMBEDDING_GRAD])
+        expect(hasKernel(name)).toBe(true);
       withoutFusedKernels(() => expect(hasKernel(RMS_NORM)).toBe(false));
     });
 
@@ -161,6 +178,82 @@ for (const backend of ['cpu', 'wasm'] as const) {
         const gComposite = projectedGrads(f(attentionComposite), [q, keys, values], 40 + i);
         for (let j = 0; j < 3; j++) await expectClose(gFused[j], gComposite[j], GRAD_TOL);
       }
+    });
+
+    it('attention for training (tape on) and its gradient kernel match the composite, with and without saved probabilities', async () => {
+      const cases = [
+        { tokens: 40, start: 0, heads: 8, kvHeads: 4, capacity: 40, hs: 16 }, // a training window (GQA)
+        { tokens: 33, start: 0, heads: 4, kvHeads: 4, capacity: 33, hs: 8 }, // MHA, sizes not a multiple of 4
+        { tokens: 5, start: 0, heads: 8, kvHeads: 1, capacity: 5, hs: 16 }, // MQA
+        { tokens: 1, start: 9, heads: 8, kvHeads: 4, capacity: 10, hs: 8 }, // one token after a prompt
+        { tokens: 7, start: 6, heads: 8, kvHeads: 2, capacity: 20, hs: 6 }, // preallocated cache, rows past the end get 0
+      ];
+      for (const [i, { tokens, start, heads, kvHeads, capacity, hs }] of cases.entries()) {
+        const q = tf.randomNormal([tokens, heads, hs], 0, 2, 'float32', 110 + i) as tf.Tensor3D;
+        const keys = tf.randomNormal([kvHeads, capacity, hs], 0, 2, 'float32', 120 + i) as tf.Tensor3D;
+        const values = tf.randomNormal([kvHeads, capacity, hs], 0, 1, 'float32', 130 + i) as tf.Tensor3D;
+        const dy = tf.randomNormal([tokens, heads * hs], 0, 1, 'float32', 140 + i) as tf.Tensor2D;
+        // The forward pass a tape records: the output, and the probabilities it keeps for the gradient.
+        const [output, probs] = runKernelOutputs(ATTENTION, { q, keys, values }, { start, exact: false });
+        const reference = attentionWithWeights(q, keys, values, start);
+        await expectClose(output, reference.output, GRAD_TOL);
+        const rows = (tokens * heads) / kvHeads;
+        await expectClose(probs, tf.reshape(reference.probs, [kvHeads, rows, start + tokens]), GRAD_TOL);
+        const { value } = tf.valueAndGrads((a: tf.Tensor) => tf.sum(attention(a as tf.Tensor3D, keys, values, start)))([q]);
+        await expectClose(value, tf.sum(reference.output), GRAD_TOL);
+        // The gradient kernel, reusing the probabilities and recomputing them.
+        const expected = attentionGradComposite(dy, q, keys, values, start);
+        const withAndWithout: Record<string, tf.Tensor>[] = [
+          { q, keys, values, dy, probs },
+          { q, keys, values, dy },
+        ];
+        for (const inputs of withAndWithout) {
+          const [dq, dkeys, dvalues] = runKernelOutputs(ATTENTION_GRAD, inputs, { start });
+          await expectClose(dq, expected.q, GRAD_TOL);
+          await expectClose(dkeys, expected.keys, GRAD_TOL);
+          await expectClose(dvalues, expected.values, GRAD_TOL);
+          if (capacity > start + tokens) {
+            const past = tf.slice(dkeys, [0, start + tokens, 0], [-1, -1, -1]);
+            expect(Array.from(await past.data()).every((x) => x === 0)).toBe(true);
+          }
+        }
+      }
+    });
+
+    it('the gradient kernels match their stock-op fallbacks', async () => {
+      const x = tf.randomNormal([6, 64], 0, 3, 'float32', 150) as tf.Tensor2D;
+      const w = tf.randomNormal([64], 1, 0.5, 'float32', 151) as tf.Tensor1D;
+      const dx = tf.randomNormal([6, 64], 0, 1, 'float32', 152) as tf.Tensor2D;
+      const rms = runKernelOutputs(RMS_NORM_GRAD, { x, weight: w, dy: dx }, { eps: 1e-5 });
+      const rmsRef = rmsNormGradComposite(x, w, dx, 1e-5);
+      for (let j = 0; j < 2; j++) await expectClose(rms[j], rmsRef[j], GRAD_TOL);
+
+      const gateUp = tf.randomNormal([5, 2 * 172], 0, 3, 'float32', 153) as tf.Tensor2D;
+      const dGated = tf.randomNormal([5, 172], 0, 1, 'float32', 154) as tf.Tensor2D;
+      await expectClose(runKernel(SWIGLU_GRAD, { gateUp, dy: dGated }), swiGluGradComposite(gateUp, dGated), GRAD_TOL);
+
+      const c = config({ nHeads: 8, nKvHeads: 2 });
+      const tables = ropeTables(c);
+      const [t, hs] = [4, 8];
+      const [dq, dk, dv] = [8, 2, 2].map((h, j) => tf.randomNormal([t, h, hs], 0, 1, 'float32', 155 + j) as tf.Tensor3D);
+      const attrs = { start: 5, nHeads: 8, nKvHeads: 2 };
+      const rope = runKernel(ROPE_QKV_GRAD, { dq, dk, dv, cos: tables.cos, sin: tables.sin }, attrs);
+      await expectClose(rope, ropeQkvGradComposite(dq, dk, dv, tables.cos, tables.sin, 5), GRAD_TOL);
+      tables.cos.dispose();
+      tables.sin.dispose();
+    });
+
+    it('the embedding gradient adds each token into its row (or column), repeated tokens included', async () => {
+      const ids = tf.tensor1d([3, 0, 3, 7, 3, 1], 'int32');
+      const dy = tf.randomNormal([6, 16], 0, 1, 'float32', 160) as tf.Tensor2D;
+      for (const transposed of [false, true]) {
+        const fused = embeddingGrad(dy, ids, 9, transposed);
+        expect(fused.shape).toEqual(transposed ? [16, 9] : [9, 16]);
+        await expectClose(fused, embeddingGradComposite(dy, ids, 9, transposed), FORWARD_TOL);
+        const rows = (transposed ? tf.transpose(fused) : fused) as tf.Tensor2D;
+        expect(Array.from(await tf.slice(rows, [2, 0], [1, -1]).data()).every((v) => v === 0)).toBe(true); // token 2 is absent
+      }
+      expect(() => embeddingGrad(dy, tf.tensor1d([0, 1, 2, 3, 4, 9], 'int32'), 9, false)).toThrow(RangeError);
     });
 
     it('KV write fills rows in place; its gradient matches the same write done by concatenation', async () => {
@@ -274,9 +367,8 @@ describe('the model with fused kernels (stories260K, wasm)', () => {
     const tokens = [1, 403, 407, 261, 378, 426];
     const w = llama.model.weights;
     const xs = [w.blocks[0].attentionNorm, (w.blocks[0].qkv as DenseLinear).weightT, w.blocks[2].ffnNorm];
-    // Not the classifier: it shares the embedding table, whose gather gradient (UnsortedSegmentSum)
-    // the wasm backend lacks.
-    xs.push((w.blocks[4].gateUp as DenseLinear).weightT, w.finalNorm);
+    // The classifier shares the embedding table: its gradient sums the classifier's and the lookup's.
+    xs.push((w.blocks[4].gateUp as DenseLinear).weightT, w.finalNorm, (w.classifier as DenseLinear).weightT);
     const grads = () => {
       const cache = createKVCache(llama.config);
       try {

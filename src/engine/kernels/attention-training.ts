@@ -14,34 +14,43 @@ import type { HostMemory } from './registry.ts';
  * Shapes as for the attention kernel: q [tokens, heads, hs] at positions start..; keys, values
  * [kvHeads, capacity, hs], of which the first n = start + tokens positions are read. The rows of
  * one kv head are its `group` = heads / kvHeads query heads at each token, row r = t·group + j.
+ *
+ * The forward pass also returns the probabilities, [kvHeads, rows, n] (0 where a row may not look),
+ * for the gradient to reuse: recomputing them (a product and an exp per score) would cost about a
+ * third of the gradient. Without them (probs undefined) the gradient recomputes them.
  */
 
 /** Query t sees positions 0..start+t. */
 const seenBy = (row: number, group: number, start: number) => start + ((row / group) | 0) + 1;
 
-/**
- * Rows of x ([tokens, heads, hs], or [tokens, heads·hs]) for the query heads of kv head g, times
- * `scale`: [rows, hs] into out, or transposed, [hs, rows], when `transposed`.
- */
-function gatherHeadRows(x: Float32Array, out: Float32Array, g: number, group: number, heads: number, hs: number, scale: number, transposed: boolean): void {
+/** Rows of x ([tokens, heads, hs], or [tokens, heads·hs]) for the query heads of kv head g, times `scale`: [rows, hs]. */
+function gatherHeadRows(
+  x: Float32Array,
+  out: Float32Array,
+  g: number,
+  group: number,
+  heads: number,
+  hs: number,
+  scale: number,
+): void {
   const width = group * hs;
   const tokens = x.length / (heads * hs);
-  const rows = tokens * group;
   for (let t = 0; t < tokens; t++) {
     const from = (t * heads + g * group) * hs;
-    if (!transposed) {
-      for (let e = 0; e < width; e++) out[t * width + e] = x[from + e] * scale;
-    } else {
-      for (let j = 0; j < group; j++) {
-        const r = t * group + j;
-        for (let i = 0; i < hs; i++) out[i * rows + r] = x[from + j * hs + i] * scale;
-      }
-    }
+    for (let e = 0; e < width; e++) out[t * width + e] = x[from + e] * scale;
   }
 }
 
-/** The inverse of gatherHeadRows (not transposed): rows [rows, hs] · scale into x's heads of kv head g. */
-function scatterHeadRows(rowsIn: Float32Array, x: Float32Array, g: number, group: number, heads: number, hs: number, scale: number): void {
+/** The inverse of gatherHeadRows: rows [rows, hs] · scale into x's heads of kv head g. */
+function scatterHeadRows(
+  rowsIn: Float32Array,
+  x: Float32Array,
+  g: number,
+  group: number,
+  heads: number,
+  hs: number,
+  scale: number,
+): void {
   const width = group * hs;
   const tokens = x.length / (heads * hs);
   for (let t = 0; t < tokens; t++) {
@@ -51,7 +60,15 @@ function scatterHeadRows(rowsIn: Float32Array, x: Float32Array, g: number, group
 }
 
 /** Positions 0..n-1 of kv head g of a [kvHeads, capacity, hs] cache: [n, hs] into out, or [hs, n] when `transposed`. */
-function gatherPositions(cache: Float32Array, out: Float32Array, g: number, capacity: number, n: number, hs: number, transposed: boolean): void {
+function gatherPositions(
+  cache: Float32Array,
+  out: Float32Array,
+  g: number,
+  capacity: number,
+  n: number,
+  hs: number,
+  transposed: boolean,
+): void {
   const from = g * capacity * hs;
   if (!transposed) {
     out.set(cache.subarray(from, from + n * hs));
@@ -60,10 +77,10 @@ function gatherPositions(cache: Float32Array, out: Float32Array, g: number, capa
   for (let s = 0; s < n; s++) for (let i = 0; i < hs; i++) out[i * n + s] = cache[from + s * hs + i];
 }
 
-/** A [hs, n] gradient back into kv head g of a [kvHeads, capacity, hs] gradient; positions n.. get 0. */
-function scatterPositionsTransposed(dT: Float32Array, cache: Float32Array, g: number, capacity: number, n: number, hs: number): void {
+/** A [n, hs] gradient into kv head g of a [kvHeads, capacity, hs] gradient; positions n.. get 0. */
+function scatterPositions(d: Float32Array, cache: Float32Array, g: number, capacity: number, n: number, hs: number): void {
   const from = g * capacity * hs;
-  for (let s = 0; s < n; s++) for (let i = 0; i < hs; i++) cache[from + s * hs + i] = dT[i * n + s];
+  cache.set(d.subarray(0, n * hs), from);
   cache.fill(0, from + n * hs, from + capacity * hs);
 }
 
@@ -85,14 +102,50 @@ function causalSoftmax(s: Float32Array, rows: number, n: number, group: number, 
   }
 }
 
-/** dP → dS = P ⊙ (dP − rowsum(P ⊙ dP)), in place (0 wherever P is). */
-function softmaxBackward(p: Float32Array, dp: Float32Array, rows: number, n: number, group: number, start: number): void {
-  for (let r = 0, at = 0; r < rows; r++, at += n) {
-    const seen = seenBy(r, group, start);
-    let dot = 0;
-    for (let c = 0; c < seen; c++) dot += p[at + c] * dp[at + c];
-    for (let c = 0; c < seen; c++) dp[at + c] = p[at + c] * (dp[at + c] - dot);
-    dp.fill(0, at + seen, at + n);
+const TILE = 16;
+const tileDots = new Float64Array(TILE);
+
+/**
+ * dP → dS = P ⊙ (dP − rowsum(P ⊙ dP)), in place (0 wherever P is), and the transposes of P and
+ * dS, [n, rows], into pT and dsT: sixteen rows at a time, so that both layouts stay in cache.
+ */
+function softmaxBackward(
+  p: Float32Array,
+  dp: Float32Array,
+  pT: Float32Array,
+  dsT: Float32Array,
+  rows: number,
+  n: number,
+  group: number,
+  start: number,
+): void {
+  const dots = tileDots;
+  for (let r0 = 0; r0 < rows; r0 += TILE) {
+    const r1 = Math.min(r0 + TILE, rows);
+    for (let r = r0; r < r1; r++) {
+      const seen = seenBy(r, group, start);
+      let dot = 0;
+      for (let c = 0, at = r * n; c < seen; c++) dot += p[at + c] * dp[at + c];
+      dots[r - r0] = dot;
+    }
+    const seen = seenBy(r1 - 1, group, start); // the most any row of the tile sees
+    for (let c = 0; c < seen; c++) {
+      for (let r = r0, to = c * rows + r0; r < r1; r++, to++) {
+        const i = r * n + c;
+        const pv = p[i];
+        const ds = pv * (dp[i] - dots[r - r0]); // 0 past the positions row r sees, where P is 0
+        dp[i] = ds;
+        dsT[to] = ds;
+        pT[to] = pv;
+      }
+    }
+    for (let c = seen; c < n; c++) {
+      for (let to = c * rows + r0, end = c * rows + r1; to < end; to++) {
+        dsT[to] = 0;
+        pT[to] = 0;
+      }
+    }
+    for (let r = r0; r < r1; r++) dp.fill(0, r * n + seen, (r + 1) * n);
   }
 }
 
@@ -104,10 +157,16 @@ function matMulOf(host: HostMemory): (a: tf.TensorInfo, b: tf.TensorInfo) => tf.
 
 /**
  * softmax(Q Kᵀ/√d) V per kv head: Q/√d [rows, hs] × Kᵀ [hs, n], the causal softmax in place,
- * then P [rows, n] × V [n, hs]. The matmuls fill the masked half too (it is cheaper for XNNPACK to
- * than to skip), which the softmax then zeroes.
+ * then P [rows, n] × V [n, hs]. The matmuls also fill the masked half, which XNNPACK does faster
+ * than JavaScript would skip it, and the softmax zeroes it. Returns [output, probabilities].
  */
-export function attendByMatMul(host: HostMemory, q: tf.TensorInfo, keys: tf.TensorInfo, values: tf.TensorInfo, start: number): tf.TensorInfo {
+export function attendByMatMul(
+  host: HostMemory,
+  q: tf.TensorInfo,
+  keys: tf.TensorInfo,
+  values: tf.TensorInfo,
+  start: number,
+): tf.TensorInfo[] {
   const [tokens, heads, hs] = q.shape;
   const [kvHeads, capacity] = keys.shape;
   const group = heads / kvHeads;
@@ -115,27 +174,30 @@ export function attendByMatMul(host: HostMemory, q: tf.TensorInfo, keys: tf.Tens
   const n = start + tokens;
   const matMul = matMulOf(host);
   const out = host.allocate([tokens, heads * hs]);
+  const probs = host.allocate([kvHeads, rows, n]);
   for (let g = 0; g < kvHeads; g++) {
     const qg = host.allocate([rows, hs]);
     const kT = host.allocate([hs, n]);
     const vg = host.allocate([n, hs]);
-    gatherHeadRows(host.view(q), host.view(qg), g, group, heads, hs, 1 / Math.sqrt(hs), false);
+    gatherHeadRows(host.view(q), host.view(qg), g, group, heads, hs, 1 / Math.sqrt(hs));
     gatherPositions(host.view(keys), host.view(kT), g, capacity, n, hs, true);
     gatherPositions(host.view(values), host.view(vg), g, capacity, n, hs, false);
     const p = matMul(qg, kT);
     causalSoftmax(host.view(p), rows, n, group, start);
     const o = matMul(p, vg);
     scatterHeadRows(host.view(o), host.view(out), g, group, heads, hs, 1);
+    host.view(probs).set(host.view(p), g * rows * n);
     for (const t of [qg, kT, vg, p, o]) host.free(t);
   }
-  return out;
+  return [out, probs];
 }
 
 /**
- * The gradient per kv head, all six products as matmuls with no transposed operand (a product
- * wanted transposed is computed as the transpose of its transpose, [hs, n], and read back so):
- * P = softmax(Q Kᵀ/√d) recomputed, dP = dO Vᵀ, dVᵀ = dOᵀ P, dS = P ⊙ (dP − rowsum(P ⊙ dP)),
- * dQ = dS K / √d, dKᵀ = (Q/√d)ᵀ dS.
+ * The gradient per kv head, with Q̃ = Q/√d and P = softmax(Q̃ Kᵀ) (saved, or recomputed):
+ * dP = dO Vᵀ, dS = P ⊙ (dP − rowsum(P ⊙ dP)), dV = Pᵀ dO, dQ = dS K / √d, dK = dSᵀ Q̃.
+ * The large operands, P and dS ([rows, n]) and their transposes, are always the left one: XNNPACK
+ * repacks the right operand on every call, which for these costs more than transposing them as
+ * dS is computed.
  */
 export function attentionGradByMatMul(
   host: HostMemory,
@@ -143,6 +205,7 @@ export function attentionGradByMatMul(
   keys: tf.TensorInfo,
   values: tf.TensorInfo,
   dy: tf.TensorInfo,
+  probs: tf.TensorInfo | undefined,
   start: number,
 ): tf.TensorInfo[] {
   const [tokens, heads, hs] = q.shape;
@@ -157,30 +220,35 @@ export function attentionGradByMatMul(
   const dvalues = host.allocate(values.shape);
   for (let g = 0; g < kvHeads; g++) {
     const qg = host.allocate([rows, hs]);
-    const qgT = host.allocate([hs, rows]);
-    const kT = host.allocate([hs, n]);
     const kg = host.allocate([n, hs]);
     const vT = host.allocate([hs, n]);
     const dO = host.allocate([rows, hs]);
-    const dOT = host.allocate([hs, rows]);
-    gatherHeadRows(host.view(q), host.view(qg), g, group, heads, hs, inv, false);
-    gatherHeadRows(host.view(q), host.view(qgT), g, group, heads, hs, inv, true);
-    gatherPositions(host.view(keys), host.view(kT), g, capacity, n, hs, true);
+    const pT = host.allocate([n, rows]);
+    const dsT = host.allocate([n, rows]);
+    gatherHeadRows(host.view(q), host.view(qg), g, group, heads, hs, inv);
     gatherPositions(host.view(keys), host.view(kg), g, capacity, n, hs, false);
     gatherPositions(host.view(values), host.view(vT), g, capacity, n, hs, true);
-    gatherHeadRows(host.view(dy), host.view(dO), g, group, heads, hs, 1, false);
-    gatherHeadRows(host.view(dy), host.view(dOT), g, group, heads, hs, 1, true);
-    const p = matMul(qg, kT);
-    causalSoftmax(host.view(p), rows, n, group, start);
+    gatherHeadRows(host.view(dy), host.view(dO), g, group, heads, hs, 1);
+    let recomputed: tf.TensorInfo | undefined;
+    if (!probs) {
+      const kT = host.allocate([hs, n]);
+      gatherPositions(host.view(keys), host.view(kT), g, capacity, n, hs, true);
+      recomputed = matMul(qg, kT);
+      causalSoftmax(host.view(recomputed), rows, n, group, start);
+      host.free(kT);
+    }
     const dp = matMul(dO, vT);
-    const dvT = matMul(dOT, p);
-    softmaxBackward(host.view(p), host.view(dp), rows, n, group, start); // dp now holds dS
+    // P (a view, so taken after the last allocation before its use): saved, or recomputed.
+    const p = recomputed ? host.view(recomputed) : host.view(probs!).subarray(g * rows * n, (g + 1) * rows * n);
+    softmaxBackward(p, host.view(dp), host.view(pT), host.view(dsT), rows, n, group, start); // dp now holds dS
+    const dv = matMul(pT, dO);
     const dqg = matMul(dp, kg);
-    const dkT = matMul(qgT, dp);
+    const dk = matMul(dsT, qg);
     scatterHeadRows(host.view(dqg), host.view(dq), g, group, heads, hs, inv);
-    scatterPositionsTransposed(host.view(dkT), host.view(dkeys), g, capacity, n, hs);
-    scatterPositionsTransposed(host.view(dvT), host.view(dvalues), g, capacity, n, hs);
-    for (const t of [qg, qgT, kT, kg, vT, dO, dOT, p, dp, dvT, dqg, dkT]) host.free(t);
+    scatterPositions(host.view(dk), host.view(dkeys), g, capacity, n, hs);
+    scatterPositions(host.view(dv), host.view(dvalues), g, capacity, n, hs);
+    for (const t of [qg, kg, vT, dO, pT, dsT, dp, dv, dqg, dk]) host.free(t);
+    if (recomputed) host.free(recomputed);
   }
   return [dq, dkeys, dvalues];
 }
@@ -232,7 +300,10 @@ function softmaxRow(keys: Float32Array, kvAt: number, hs: number, seen: number):
     p[s + 1] = d1;
     p[s + 2] = d2;
     p[s + 3] = d3;
-    max = Math.max(max, d0, d1, d2, d3);
+    if (d0 > max) max = d0;
+    if (d1 > max) max = d1;
+    if (d2 > max) max = d2;
+    if (d3 > max) max = d3;
   }
   for (let kAt = kvAt + s * hs; s < seen; s++, kAt += hs) {
     let dot = 0;
@@ -250,13 +321,29 @@ function softmaxRow(keys: Float32Array, kvAt: number, hs: number, seen: number):
   for (let s = 0; s < seen; s++) p[s] *= r;
 }
 
-/** Attention one query row at a time in float64, over the positions each row sees (cpu). */
-export function attendFast(host: HostMemory, qT: tf.TensorInfo, keysT: tf.TensorInfo, valuesT: tf.TensorInfo, start: number): tf.TensorInfo {
+/** Where row (t, h) of kv head h / group starts in probabilities [kvHeads, rows, n]. */
+const probsAt = (t: number, h: number, group: number, rows: number, n: number) =>
+  (((h / group) | 0) * rows + t * group + (h % group)) * n;
+
+/**
+ * Attention one query row at a time in float64, over the positions each row sees (cpu).
+ * Returns [output, probabilities].
+ */
+export function attendByLoops(
+  host: HostMemory,
+  qT: tf.TensorInfo,
+  keysT: tf.TensorInfo,
+  valuesT: tf.TensorInfo,
+  start: number,
+): tf.TensorInfo[] {
   const [tokens, heads, hs] = qT.shape;
   const [kvHeads, capacity] = keysT.shape;
-  const outT = host.allocate([tokens, heads * hs]);
-  const [q, keys, values, out] = [qT, keysT, valuesT, outT].map((t) => host.view(t));
   const group = heads / kvHeads;
+  const rows = tokens * group;
+  const n = start + tokens;
+  const outT = host.allocate([tokens, heads * hs]);
+  const probsT = host.allocate([kvHeads, rows, n]);
+  const [q, keys, values, out, saved] = [qT, keysT, valuesT, outT, probsT].map((t) => host.view(t));
   const inv = 1 / Math.sqrt(hs);
   growRows(capacity, hs);
   const p = probs;
@@ -267,34 +354,59 @@ export function attendFast(host: HostMemory, qT: tf.TensorInfo, keysT: tf.Tensor
       const kvAt = ((h / group) | 0) * capacity * hs;
       for (let i = 0; i < hs; i++) qRow[i] = q[qAt + i] * inv;
       softmaxRow(keys, kvAt, hs, seen);
-      for (let i = 0; i < hs; i++) {
+      let i = 0;
+      for (; i + 4 <= hs; i += 4) {
+        let a0 = 0;
+        let a1 = 0;
+        let a2 = 0;
+        let a3 = 0;
+        for (let s = 0, vAt = kvAt + i; s < seen; s++, vAt += hs) {
+          const ps = p[s];
+          a0 += ps * values[vAt];
+          a1 += ps * values[vAt + 1];
+          a2 += ps * values[vAt + 2];
+          a3 += ps * values[vAt + 3];
+        }
+        out[qAt + i] = a0;
+        out[qAt + i + 1] = a1;
+        out[qAt + i + 2] = a2;
+        out[qAt + i + 3] = a3;
+      }
+      for (; i < hs; i++) {
         let a = 0;
         for (let s = 0, vAt = kvAt + i; s < seen; s++, vAt += hs) a += p[s] * values[vAt];
         out[qAt + i] = a;
       }
+      const at = probsAt(t, h, group, rows, n);
+      for (let s = 0; s < seen; s++) saved[at + s] = p[s];
+      saved.fill(0, at + seen, at + n);
     }
   }
-  return outT;
+  return [outT, probsT];
 }
 
 /**
  * The gradient one query row at a time in float64 (cpu). With p the row's probabilities
- * (recomputed) and dy the gradient of its output: dv_s += p_s dy, dp_s = dy · v_s,
+ * (saved, or recomputed) and dy the gradient of its output: dv_s += p_s dy, dp_s = dy · v_s,
  * ds_s = p_s (dp_s − Σ p dp), dq = Σ_s ds_s k_s / √d, dk_s += ds_s q / √d.
  */
-export function attentionGradFast(
+export function attentionGradByLoops(
   host: HostMemory,
   qT: tf.TensorInfo,
   keysT: tf.TensorInfo,
   valuesT: tf.TensorInfo,
   dyT: tf.TensorInfo,
+  probsT: tf.TensorInfo | undefined,
   start: number,
 ): tf.TensorInfo[] {
   const [tokens, heads, hs] = qT.shape;
   const [kvHeads, capacity] = keysT.shape;
   const outs = [host.allocate(qT.shape), host.allocate(keysT.shape), host.allocate(valuesT.shape)];
   const [q, keys, values, dy, dq, dkeys, dvalues] = [qT, keysT, valuesT, dyT, ...outs].map((t) => host.view(t));
+  const saved = probsT && host.view(probsT);
   const group = heads / kvHeads;
+  const rows = tokens * group;
+  const n = start + tokens;
   const inv = 1 / Math.sqrt(hs);
   growRows(capacity, hs);
   const size = kvHeads * capacity * hs;
@@ -318,7 +430,8 @@ export function attentionGradFast(
         dyRow[i] = dy[qAt + i];
         dqRow[i] = 0;
       }
-      softmaxRow(keys, kvAt, hs, seen);
+      if (saved) for (let s = 0, at = probsAt(t, h, group, rows, n); s < seen; s++) p[s] = saved[at + s];
+      else softmaxRow(keys, kvAt, hs, seen);
       let rowSum = 0;
       for (let s = 0, vAt = kvAt; s < seen; s++, vAt += hs) {
         const ps = p[s];

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { attendByMatMul, attendFast, attentionGradByMatMul, attentionGradFast } from './attention-training.ts';
-import { hasKernel, registerHostKernel, runKernel, runKernelOutputs } from './registry.ts';
+import { attendByMatMul, attendByLoops, attentionGradByMatMul, attentionGradByLoops } from './attention-training.ts';
+import { hasKernel, registerHostKernel, runKernelOutputs } from './registry.ts';
 
 /**
  * Causal grouped-query attention, softmax(q kᵀ / √d) v, where query head h reads kv head
@@ -20,8 +20,9 @@ export interface AttentionAttrs {
   start: number;
   /**
    * True: in float32, in llama2.c's order of operations, to the bit (inference: decode and prefill
-   * must reproduce the reference). False: in float64, about twice as fast; a forward pass recorded
-   * for a gradient (training) runs this way, as it needs no reference to match.
+   * must reproduce the reference), and one output. False: a forward pass recorded for a gradient
+   * (training), which needs no reference to match, computed as fast as the backend allows (see
+   * attention-training.ts); a second output holds the probabilities for the gradient to reuse.
    */
   exact: boolean;
 }
@@ -107,8 +108,14 @@ export function attentionComposite(q: tf.Tensor3D, keys: tf.Tensor3D, values: tf
 
 export function attention(q: tf.Tensor3D, keys: tf.Tensor3D, values: tf.Tensor3D, start: number): tf.Tensor2D {
   if (!hasKernel(ATTENTION)) return attentionComposite(q, keys, values, start);
+  // A forward pass recorded for a gradient is training, which needs no bit-exact match.
   const exact = !tf.engine().isTapeOn();
-  return runKernel<tf.Tensor2D>(ATTENTION, { q, keys, values }, { start, exact } satisfies AttentionAttrs);
+  const result = tf.engine().runKernel(ATTENTION, { q, keys, values }, { start, exact } satisfies AttentionAttrs);
+  if (!Array.isArray(result)) return result as tf.Tensor2D;
+  // The probabilities too (training on a host backend): the tape keeps its own handle for the gradient.
+  const [output, probs] = result as tf.Tensor[];
+  probs.dispose();
+  return output as tf.Tensor2D;
 }
 
 const f = Math.fround;
@@ -122,8 +129,8 @@ let scores = new Float32Array(1024);
  * rounded to float32, the dot products, scaling, softmax and weighted sum as its loops do them.
  *
  * Only the order in which independent results are computed differs from llama2.c's loops, never
- * the order of any one sum: four keys' dot products at a time, and each output element summed
- * over the positions in turn in a local variable, so each rounded sum waits on the last less.
+ * the order of any one sum: four keys' dot products at a time, and four output elements at a time,
+ * each summed over the positions in a local variable, so that fewer rounded sums wait on each other.
  */
 export function attendRows(
   q: Float32Array,
@@ -219,7 +226,7 @@ export function attendRows(
 }
 
 registerHostKernel<AttentionAttrs>(ATTENTION, (host, { q, keys, values }, { start, exact }) => {
-  if (!exact) return host.matMul ? attendByMatMul(host, q, keys, values, start) : attendFast(host, q, keys, values, start);
+  if (!exact) return host.matMul ? attendByMatMul(host, q, keys, values, start) : attendByLoops(host, q, keys, values, start);
   const [tokens, heads, hs] = q.shape;
   const [kvHeads, capacity] = keys.shape;
   const out = host.allocate([tokens, heads * hs]);
@@ -227,8 +234,11 @@ registerHostKernel<AttentionAttrs>(ATTENTION, (host, { q, keys, values }, { star
   return out;
 });
 
-registerHostKernel<AttentionGradAttrs>(ATTENTION_GRAD, (host, { q, keys, values, dy }, { start }) =>
-  host.matMul ? attentionGradByMatMul(host, q, keys, values, dy, start) : attentionGradFast(host, q, keys, values, dy, start),
+/** Inputs q, keys, values, dy and, where the forward pass saved them, probs. */
+registerHostKernel<AttentionGradAttrs>(ATTENTION_GRAD, (host, { q, keys, values, dy, probs }, { start }) =>
+  host.matMul
+    ? attentionGradByMatMul(host, q, keys, values, dy, probs, start)
+    : attentionGradByLoops(host, q, keys, values, dy, probs, start),
 );
 
 /** The attention gradient in stock ops: the fallback where ATTENTION_GRAD is missing, and its reference. */
@@ -271,22 +281,27 @@ export function attentionGradComposite(
  * With P the probabilities, O = P V and dO the incoming gradient (queries grouped per kv head):
  * dV = Pᵀ dO, dP = dO Vᵀ, dS = P ⊙ (dP − rowsum(dP ⊙ P)) / √d, dQ = dS K, dK = dSᵀ Q.
  * One host kernel where the backend has it (the composite's batched matmuls with transposed
- * operands and an inner size of one head leave XNNPACK on wasm, and do the masked half too).
+ * operands and an inner size of one head leave XNNPACK on wasm, and do the masked half too),
+ * reusing the probabilities when the forward pass returned them (exact: false).
  */
 tf.registerGradient({
   kernelName: ATTENTION,
   inputsToSave: ['q', 'keys', 'values'],
-  gradFunc: (dy, saved, attrs) => {
-    const [q, keys, values] = saved as tf.Tensor3D[];
+  outputsToSave: [false, true],
+  gradFunc: (dys, saved, attrs) => {
+    const [q, keys, values, probs] = saved as tf.Tensor3D[];
+    const dy = Array.isArray(dys) ? dys[0] : dys; // the probabilities' gradient is unused (zeros)
     const { start } = attrs as unknown as AttentionAttrs;
-    const grads = hasKernel(ATTENTION_GRAD)
-      ? (() => {
-          const [dq, dkeys, dvalues] = runKernelOutputs(ATTENTION_GRAD, { q, keys, values, dy: dy as tf.Tensor }, {
-            start,
-          } satisfies AttentionGradAttrs) as tf.Tensor3D[];
-          return { q: dq, keys: dkeys, values: dvalues };
-        })()
-      : attentionGradComposite(dy as tf.Tensor, q, keys, values, start);
+    let grads: { q: tf.Tensor3D; keys: tf.Tensor3D; values: tf.Tensor3D };
+    if (hasKernel(ATTENTION_GRAD)) {
+      const inputs: Record<string, tf.Tensor> = probs ? { q, keys, values, dy, probs } : { q, keys, values, dy };
+      const [dq, dkeys, dvalues] = runKernelOutputs(ATTENTION_GRAD, inputs, {
+        start,
+      } satisfies AttentionGradAttrs) as tf.Tensor3D[];
+      grads = { q: dq, keys: dkeys, values: dvalues };
+    } else {
+      grads = attentionGradComposite(dy, q, keys, values, start);
+    }
     return { q: () => grads.q, keys: () => grads.keys, values: () => grads.values };
   },
 });

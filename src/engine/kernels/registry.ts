@@ -11,7 +11,11 @@
  *  - a gradient, registered once per kernel name with `tf.registerGradient`, so the fused op
  *    trains on every backend that has the kernel (it works on whatever backend is active);
  *  - an op function that launches the kernel where the active backend has it and otherwise
- *    runs the same math as composite stock ops, whose own gradients apply.
+ *    runs the same math as composite stock ops, whose own gradients apply;
+ *  - where the gradient in stock ops is slow (training runs on wasm), a gradient kernel too
+ *    ('…Grad', host backends), which the registered gradient runs where the backend has it and
+ *    otherwise falls back to the stock-op gradient it is tested against. Gradient kernels need
+ *    not reproduce llama2.c, so they compute in float64 or through the backend's fast matmul.
  *
  * A registered gradient rather than tf.customGrad: customGrad cannot return several outputs
  * (RoPE returns q, k and v), wraps every call in an extra scope, and would have to be repeated

@@ -137,7 +137,17 @@ export function ropeQkvGradComposite(
  * written to column `from` of rows `width` wide in out. Pair (d0, d1) at element i:
  * (d0·cos_i + d1·sin_i+1, d1·cos_i+1 + d0·sin_i), with the signed tables of rotateHeads.
  */
-function rotateHeadsBack(d: Float32Array, heads: number, hs: number, cos: Float32Array, sin: Float32Array, start: number, out: Float32Array, width: number, from: number): void {
+function rotateHeadsBack(
+  d: Float32Array,
+  heads: number,
+  hs: number,
+  cos: Float32Array,
+  sin: Float32Array,
+  start: number,
+  out: Float32Array,
+  width: number,
+  from: number,
+): void {
   const rows = d.length / (heads * hs);
   for (let row = 0, o = 0; row < rows; row++) {
     const table = (start + row) * hs;
@@ -163,7 +173,8 @@ registerHostKernel<RopeQkvAttrs>(ROPE_QKV_GRAD, (host, { dq, dk, dv, cos, sin },
   rotateHeadsBack(host.view(dk), nKvHeads, hs, c, s, start, o, width, nHeads * hs);
   const v = host.view(dv);
   const vWidth = nKvHeads * hs;
-  for (let row = 0; row < tokens; row++) o.set(v.subarray(row * vWidth, (row + 1) * vWidth), row * width + (nHeads + nKvHeads) * hs);
+  for (let row = 0; row < tokens; row++)
+    o.set(v.subarray(row * vWidth, (row + 1) * vWidth), row * width + (nHeads + nKvHeads) * hs);
   return out;
 });
 

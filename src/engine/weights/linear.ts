@@ -29,30 +29,21 @@ export function transposeStacked(rows: Float32Array[], inFeatures: number): Floa
 }
 
 /**
- * y = x Wᵀ with its gradients (dx = dy W, dWᵀ = xᵀ dy) written with explicit transposes instead
- * of matMul's transpose flags: on wasm a flagged operand leaves XNNPACK for a loop 2–9× slower,
- * which made training 3× slower. A transpose costs one pass over the matrix.
- */
-const linear = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-  const [x, weightT, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
-  save([x, weightT]);
-  return {
-    value: tf.matMul(x, weightT),
-    gradFunc: (dy: tf.Tensor | tf.Tensor[], [xs, w]: tf.Tensor[]) => [
-      tf.matMul(dy as tf.Tensor2D, tf.transpose(w)),
-      tf.matMul(tf.transpose(xs), dy as tf.Tensor2D),
-    ],
-  };
-}) as (x: tf.Tensor2D, weightT: tf.Tensor2D) => tf.Tensor2D;
-
-/**
  * A float32 matrix held transposed, as Wᵀ: [in, out]. y = x Wᵀ is then a matmul with no
  * transposed operand, which the wasm backend runs through XNNPACK (2–9× faster here than its
  * fallback for a transposed operand); the other backends take either layout at the same speed.
+ *
+ * Its gradients, dx = dy W and dWᵀ = xᵀ dy, are written with explicit transposes instead of
+ * matMul's transpose flags for the same reason (flagged, they made training 3× slower). W is
+ * kept from one gradient to the next while the weight is unchanged (over the windows of one
+ * optimizer step, whose update comes after their gradients): assigning a variable gives it new
+ * data, by which the copy is keyed. XNNPACK then keeps W packed too.
  */
 export class DenseLinear implements Linear {
   readonly inFeatures: number;
   readonly outFeatures: number;
+  private untransposed: { of: object; weight: tf.Tensor2D } | null = null;
+
   constructor(readonly weightT: tf.Tensor2D) {
     [this.inFeatures, this.outFeatures] = weightT.shape;
   }
@@ -62,9 +53,32 @@ export class DenseLinear implements Linear {
     return new DenseLinear(tf.tensor2d(t, [inFeatures, t.length / inFeatures]));
   }
   apply(x: tf.Tensor2D): tf.Tensor2D {
-    return linear(x, this.weightT);
+    return this.linear(x, this.weightT);
   }
   dispose(): void {
     this.weightT.dispose();
+    this.untransposed?.weight.dispose();
   }
+
+  /** W, [out, in]: the transpose of Wᵀ's current data. */
+  private weight(): tf.Tensor2D {
+    if (this.untransposed?.of !== this.weightT.dataId) {
+      this.untransposed?.weight.dispose();
+      this.untransposed = { of: this.weightT.dataId, weight: tf.keep(tf.transpose(this.weightT)) };
+    }
+    return this.untransposed.weight;
+  }
+
+  private readonly linear = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x, weightT, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
+    save([x]);
+    const data = weightT.dataId; // Wᵀ as the forward pass used it: the gradient must see the same
+    return {
+      value: tf.matMul(x, weightT),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], [xs]: tf.Tensor[]) => {
+        if (weightT.dataId !== data) throw new Error('the weight changed between the forward pass and its gradient');
+        return [tf.matMul(dy as tf.Tensor2D, this.weight()), tf.matMul(tf.transpose(xs), dy as tf.Tensor2D)];
+      },
+    };
+  }) as (x: tf.Tensor2D, weightT: tf.Tensor2D) => tf.Tensor2D;
 }
