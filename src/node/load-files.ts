@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { EngineError } from '../engine/errors.ts';
@@ -33,4 +33,16 @@ export async function loadLlamaFiles(modelPath: string, tokenizerPath: string, o
     tokenizerBytes: tokenizer.size,
     onProgress,
   });
+}
+
+/** A whole file, or a one-line error naming it ("text story.txt: no such file"). */
+export async function readFileOrFail(path: string, what: string): Promise<Uint8Array>;
+export async function readFileOrFail(path: string, what: string, encoding: 'utf8'): Promise<string>;
+export async function readFileOrFail(path: string, what: string, encoding?: 'utf8'): Promise<Uint8Array | string> {
+  try {
+    return encoding ? await readFile(path, encoding) : new Uint8Array(await readFile(path));
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new EngineError('bad-argument', `${what} ${path}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+  }
 }

@@ -6,6 +6,7 @@ import { completeStories } from '../../src/train/tokenizer/stories.ts';
 import { FIRST_LEARNED_ID, bytePiece, trainBpe, type TrainedVocab } from '../../src/train/tokenizer/train-bpe.ts';
 import { countWords } from '../../src/train/tokenizer/words.ts';
 import { toLlama2cBytes, toVocabText } from '../../src/train/tokenizer/write-llama2c.ts';
+import { prng } from '../support/random.ts';
 
 // Third-party data lives in ../shared (read-only, never copied into the repo).
 const shared = (path: string) => readFileSync(new URL(`../../../shared/${path}`, import.meta.url));
@@ -24,16 +25,6 @@ const trained = new Map(
 );
 const get = (size: number) => trained.get(size)!;
 const learnedIds = (vocab: TrainedVocab) => vocab.pieces.map((_, id) => id).slice(FIRST_LEARNED_ID);
-
-/** Seeded PRNG (mulberry32), so every random text is reproducible. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Story words mixed with characters training never saw (accents, CJK, emoji, astral), digits and odd whitespace. */
 function randomText(random: () => number): string {

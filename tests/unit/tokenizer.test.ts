@@ -3,6 +3,7 @@ import { describe, it, expect } from 'vitest';
 import { EngineError } from '../../src/engine/errors.ts';
 import { Tokenizer } from '../../src/engine/tokenizer/tokenizer.ts';
 import { Utf8StreamDecoder } from '../../src/engine/tokenizer/utf8-stream.ts';
+import { prng } from '../support/random.ts';
 
 // Third-party data lives in ../shared (read-only, never copied into the repo).
 const shared = (path: string) => readFileSync(new URL(`../../../shared/${path}`, import.meta.url));
@@ -19,16 +20,6 @@ interface ParityCase {
   reference_stdout: string;
 }
 const parityCases: ParityCase[] = JSON.parse(shared('reference/parity_public.json').toString('utf8'));
-
-/** Seeded PRNG (mulberry32), so every random text is reproducible. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Random text mixing story words, accents, CJK, Hangul, emoji, astral planes, whitespace and controls. */
 function randomText(random: () => number, segments: number): string {

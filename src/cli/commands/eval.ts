@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { EngineError } from '../../engine/errors.ts';
 import { evaluateStories, splitStories } from '../../engine/evaluate.ts';
 import { parseBackend, useNodeBackend } from '../../node/backend.ts';
-import { loadLlamaFiles } from '../../node/load-files.ts';
+import { loadLlamaFiles, readFileOrFail } from '../../node/load-files.ts';
 import { integerOption, parseOptions, requireOption } from '../args.ts';
 
 
@@ -18,9 +17,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   });
   const textPath = requireOption(o.text, 'text');
   const limit = integerOption(o.stories, 'stories', Infinity, 1);
-  const text = await readFile(textPath, 'utf8').catch((e: NodeJS.ErrnoException) => {
-    throw new EngineError('bad-argument', `text ${textPath}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
-  });
+  const text = await readFileOrFail(textPath, 'text', 'utf8');
   const stories = splitStories(text).slice(0, limit);
   if (stories.length === 0) throw new EngineError('bad-argument', `text ${textPath}: no stories (empty file?)`);
   await useNodeBackend(parseBackend(o.backend ?? 'auto'));

@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { attentionKind } from '../../engine/config.ts';
 import { EngineError } from '../../engine/errors.ts';
@@ -6,7 +6,7 @@ import { evaluateStories, splitStories } from '../../engine/evaluate.ts';
 import { generateAll } from '../../engine/generate.ts';
 import { parameterCount } from '../../engine/params.ts';
 import { useNodeBackend } from '../../node/backend.ts';
-import { loadLlamaFiles } from '../../node/load-files.ts';
+import { loadLlamaFiles, readFileOrFail } from '../../node/load-files.ts';
 import { describeMachine } from '../../node/machine.ts';
 import type { TrainingLog } from '../../train/training-log.ts';
 import { integerOption, parseOptions, requireOption } from '../args.ts';
@@ -42,15 +42,13 @@ export async function publishModelCommand(argv: string[]): Promise<void> {
   const valPath = requireOption(o.val, 'val');
   const out = requireOption(o.out, 'out');
   const storyCount = integerOption(o.stories, 'stories', 40, 1);
-  const log = JSON.parse(await readFile(join(run, 'training-log.json'), 'utf8').catch(() => {
-    throw new EngineError('bad-argument', `--run ${run}: no training-log.json (not a training run directory?)`);
-  })) as TrainingLog;
+  const log = JSON.parse(await readFileOrFail(join(run, 'training-log.json'), 'training run', 'utf8')) as TrainingLog;
   const last = log.entries.at(-1);
   if (!last || last.step < log.options.steps) throw new EngineError('bad-argument', `--run ${run}: training stopped at step ${last?.step ?? 0} of ${log.options.steps}; finish it first`);
 
   const report = await useNodeBackend('wasm');
   const llama = await loadLlamaFiles(join(run, 'model.bin'), join(run, 'tokenizer.bin'));
-  const stories = splitStories(await readFile(valPath, 'utf8')).slice(0, storyCount);
+  const stories = splitStories(await readFileOrFail(valPath, 'val', 'utf8')).slice(0, storyCount);
   const r = await evaluateStories(llama, stories);
   const sample = await generateAll(llama, { ...SAMPLE, temperature: 0 });
   llama.dispose();

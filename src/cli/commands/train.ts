@@ -5,6 +5,7 @@ import { basename, join } from 'node:path';
 import { EngineError } from '../../engine/errors.ts';
 import { Tokenizer } from '../../engine/tokenizer/tokenizer.ts';
 import { parseBackend, useNodeBackend } from '../../node/backend.ts';
+import { readFileOrFail } from '../../node/load-files.ts';
 import { describeMachine } from '../../node/machine.ts';
 import { packStories } from '../../train/batches.ts';
 import { initialCheckpoint } from '../../train/init.ts';
@@ -17,12 +18,6 @@ import { PAPER_RECIPE, Trainer, type TrainOptions } from '../../train/trainer.ts
 import type { TrainingLog } from '../../train/training-log.ts';
 import { integerOption, numberOption, parseOptions, requireOption } from '../args.ts';
 
-
-async function readText(path: string, what: string): Promise<string> {
-  return readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
-    throw new EngineError('bad-argument', `${what} ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
-  });
-}
 
 const formatDuration = (s: number) => `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m${String(Math.floor(s % 60)).padStart(2, '0')}s`;
 
@@ -51,8 +46,8 @@ export async function trainCommand(argv: string[]): Promise<void> {
   });
   const out = requireOption(o.out, 'out');
   const steps = integerOption(requireOption(o.steps, 'steps'), 'steps', 0, 1);
-  const trainText = await readText(requireOption(o.data, 'data'), 'data');
-  const valText = await readText(requireOption(o.val, 'val'), 'val');
+  const trainText = await readFileOrFail(requireOption(o.data, 'data'), 'data', 'utf8');
+  const valText = await readFileOrFail(requireOption(o.val, 'val'), 'val', 'utf8');
   const trainStories = completeStories(trainText);
   const valStories = completeStories(valText);
   if (trainStories.length === 0) throw new EngineError('bad-argument', `data ${o.data}: no complete stories (<|endoftext|>-separated)`);
@@ -66,8 +61,8 @@ export async function trainCommand(argv: string[]): Promise<void> {
   let tokenizerBytes: Uint8Array;
   if (resuming) {
     if (o.tokenizer || o['vocab-size']) throw new EngineError('bad-argument', `${out} holds a run to resume, which keeps its tokenizer: drop --tokenizer/--vocab-size`);
-    tokenizerBytes = new Uint8Array(await readFile(join(out, 'tokenizer.bin')));
-  } else if (o.tokenizer) tokenizerBytes = new Uint8Array(await readFile(o.tokenizer));
+    tokenizerBytes = await readFileOrFail(join(out, 'tokenizer.bin'), 'run tokenizer');
+  } else if (o.tokenizer) tokenizerBytes = await readFileOrFail(o.tokenizer, 'tokenizer');
   else tokenizerBytes = toLlama2cBytes(trainBpe(trainStories, { vocabSize: integerOption(o['vocab-size'], 'vocab-size', 512, 260) }));
   const tokenizer = Tokenizer.fromBytes(tokenizerBytes, o.tokenizer ? basename(o.tokenizer) : 'tokenizer.bin');
   if (!resuming) await writeFile(join(out, 'tokenizer.bin'), tokenizerBytes);
