@@ -53,7 +53,8 @@ export class DenseLinear implements Linear {
     return new DenseLinear(tf.tensor2d(t, [inFeatures, t.length / inFeatures]));
   }
   apply(x: tf.Tensor2D): tf.Tensor2D {
-    return this.linear(x, this.weightT);
+    // The gradient wrapper costs a scope per call: only when a gradient is being recorded.
+    return tf.engine().isTapeOn() ? this.linear(x, this.weightT) : tf.matMul(x, this.weightT);
   }
   dispose(): void {
     this.weightT.dispose();

@@ -37,7 +37,10 @@ export class TokenEmbedding {
   lookup(tokens: number[]): tf.Tensor2D {
     return tf.tidy(() => {
       const ids = tf.tensor1d(tokens, 'int32');
-      return this.transposed ? gatherColumns(this.table, ids) : gatherRows(this.table, ids);
+      if (tf.engine().isTapeOn()) return this.transposed ? gatherColumns(this.table, ids) : gatherRows(this.table, ids);
+      if (!this.transposed) return tf.gather(this.table, ids);
+      const columns = tf.gather(this.table, ids, 1); // [dim, tokens]
+      return tokens.length === 1 ? tf.reshape(columns, [1, -1]) : tf.transpose(columns);
     });
   }
   get tensor(): tf.Tensor2D {
