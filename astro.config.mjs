@@ -1,10 +1,15 @@
 // @ts-check
 import { defineConfig } from 'astro/config';
 import mdx from '@astrojs/mdx';
+import preact from '@astrojs/preact';
+import remarkMath from 'remark-math';
+import rehypeKatex from 'rehype-katex';
 
 export default defineConfig({
   output: 'static',
-  integrations: [mdx()],
+  // Math is typeset at build time to MathML: no fonts or stylesheet to ship, readable by screen readers.
+  markdown: { remarkPlugins: [remarkMath], rehypePlugins: [[rehypeKatex, { output: 'mathml' }]] },
+  integrations: [mdx(), preact()],
   vite: {
     // Pre-bundle TF.js when `astro dev` starts; otherwise the first visit finds them, re-optimises
     // and reloads the page (504 "Outdated Optimize Dep" for modules already requested).

@@ -8,6 +8,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: 
   inspect: { run: async (a) => (await import('./commands/inspect.ts')).inspectCommand(a), usage: USAGE.inspect },
   presets: { run: async (a) => (await import('./commands/presets.ts')).presetsCommand(a), usage: USAGE.presets },
   train: { run: async (a) => (await import('./commands/train.ts')).trainCommand(a), usage: USAGE.train },
+  'sample-stories': { run: async (a) => (await import('./commands/sample-stories.ts')).sampleStoriesCommand(a), usage: USAGE['sample-stories'] },
   'publish-model': { run: async (a) => (await import('./commands/publish-model.ts')).publishModelCommand(a), usage: USAGE['publish-model'] },
 };
 

@@ -9,7 +9,9 @@ export const USAGE = {
   presets:
     'presets [--json]',
   train:
-    'train --data FILE --val FILE (--config nano|micro|mini|small | --dim D --layers L --heads H --kv-heads K --seq-len S) --steps N --out DIR [--tokenizer F | --vocab-size 512] [--batch 8] [--lr 1e-3] [--warmup N] [--eval-every 50] [--eval-windows 16] [--save-every 100] [--seed 1] [--backend wasm|cpu|webgpu]',
+    'train --data FILE [--data FILE ...] --val FILE (--config nano|micro|mini|small | --dim D --layers L --heads H --kv-heads K --seq-len S) --steps N --out DIR [--tokenizer F | --vocab-size 512] [--batch 8] [--lr 1e-3] [--warmup N] [--eval-every 50] [--eval-windows 16] [--save-every 100] [--seed 1] [--backend wasm|cpu|webgpu]',
+  'sample-stories':
+    'sample-stories --model F --tokenizer F --stories N --out FILE [--seed 1] [--temperature 1] [--top-p 1] [--backend B]',
   'publish-model':
     'publish-model --run DIR --val FILE --out public/models/default [--stories 40]',
 } as const;

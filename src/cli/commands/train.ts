@@ -23,7 +23,7 @@ const formatDuration = (s: number) => `${Math.floor(s / 3600)}h${String(Math.flo
 
 export async function trainCommand(argv: string[]): Promise<void> {
   const o = parseOptions(argv, {
-    data: { type: 'string' },
+    data: { type: 'string', multiple: true },
     val: { type: 'string' },
     config: { type: 'string' },
     dim: { type: 'string' },
@@ -46,11 +46,16 @@ export async function trainCommand(argv: string[]): Promise<void> {
   });
   const out = requireOption(o.out, 'out');
   const steps = integerOption(requireOption(o.steps, 'steps'), 'steps', 0, 1);
-  const trainText = await readFileOrFail(requireOption(o.data, 'data'), 'data', 'utf8');
+  if (!o.data?.length) throw new EngineError('bad-argument', '--data is required');
+  // Several --data files (for example real text plus stories sampled from a teacher) are one corpus.
+  const trainStories: string[] = [];
+  for (const file of o.data) {
+    const stories = completeStories(await readFileOrFail(file, 'data', 'utf8'));
+    if (stories.length === 0) throw new EngineError('bad-argument', `data ${file}: no complete stories (<|endoftext|>-separated)`);
+    trainStories.push(...stories);
+  }
   const valText = await readFileOrFail(requireOption(o.val, 'val'), 'val', 'utf8');
-  const trainStories = completeStories(trainText);
   const valStories = completeStories(valText);
-  if (trainStories.length === 0) throw new EngineError('bad-argument', `data ${o.data}: no complete stories (<|endoftext|>-separated)`);
   if (valStories.length === 0) throw new EngineError('bad-argument', `val ${o.val}: no complete stories (<|endoftext|>-separated)`);
   await mkdir(out, { recursive: true });
   const report = await useNodeBackend(parseBackend(o.backend ?? 'wasm'));

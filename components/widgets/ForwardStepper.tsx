@@ -1,0 +1,4 @@
+// Placeholder until its owner lands the real widget.
+export default function ForwardStepper() {
+  return <p>ForwardStepper (coming)</p>;
+}
