@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -30,6 +30,19 @@ describe('train command', () => {
     expect(log.entries.map((e) => e.step)).toEqual([1, 2, 3]);
     expect(log.commands).toHaveLength(2);
     expect(log.config.vocabSize).toBe(400);
+  });
+
+  it('reads several --data files as one corpus and names a file with no stories', () => {
+    const empty = join(out, 'no-stories.txt');
+    writeFileSync(empty, 'text without a story separator');
+    const rest = (dir: string) => ['--val', data, '--dim', '16', '--layers', '1', '--heads', '2', '--kv-heads', '1', '--seq-len', '16', '--batch', '2', '--vocab-size', '400', '--steps', '1', '--out', join(out, dir)];
+    const r = runCli(['train', '--data', data, '--data', data, ...rest('two-files')]);
+    expect(r.status).toBe(0);
+    const log = JSON.parse(readFileSync(join(out, 'two-files', 'training-log.json'), 'utf8')) as TrainingLog;
+    expect(log.trainTokens).toBe(2 * log.valTokens);
+    const bad = runCli(['train', '--data', data, '--data', empty, ...rest('bad')]);
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr.trim()).toMatch(new RegExp(`^error: data ${empty}: no complete stories`));
   });
 
   it('refuses to retrain the tokenizer of a run it resumes', () => {
