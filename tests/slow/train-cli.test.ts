@@ -40,6 +40,9 @@ describe('train command', () => {
     expect(r.status).toBe(0);
     const log = JSON.parse(readFileSync(join(out, 'two-files', 'training-log.json'), 'utf8')) as TrainingLog;
     expect(log.trainTokens).toBe(2 * log.valTokens);
+    expect(log.data?.map((d) => d.file)).toEqual(['tinystories_valid_first1000.txt', 'tinystories_valid_first1000.txt']);
+    expect(log.data?.[0].tokens).toBe(log.valTokens);
+    expect(log.data?.[0].generatedBy).toBeUndefined();
     const bad = runCli(['train', '--data', data, '--data', empty, ...rest('bad')]);
     expect(bad.status).not.toBe(0);
     expect(bad.stderr.trim()).toMatch(new RegExp(`^error: data ${empty}: no complete stories`));

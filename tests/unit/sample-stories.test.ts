@@ -26,6 +26,9 @@ describe('sample-stories', () => {
     llama.dispose();
     expect(expected.length).toBeGreaterThan(0);
     expect(written).toEqual(expected);
+    const sidecar = JSON.parse(readFileSync(`${out}.json`, 'utf8'));
+    expect(sidecar).toMatchObject({ stories: expected.length, incomplete: 4 - expected.length });
+    expect(sidecar.generatedBy).toMatch(/^npm run cli -- sample-stories --model .* --seed 7 /);
     expect(r.stderr).toContain(`${expected.length} stories (${4 - expected.length} incomplete dropped)`);
   });
 });

@@ -71,6 +71,17 @@ export async function publishModelCommand(argv: string[]): Promise<void> {
   process.stdout.write(`published ${out}: ${r.meanNll.toFixed(5)} nats/token, ${r.bitsPerByte.toFixed(4)} bits/byte\n`);
 }
 
+/** The training files as the run's log records them, and the held-out text. */
+function dataSection(log: TrainingLog): string {
+  const held = `- Held out: \`tinystories_valid_first1000.txt\` (${withCommas(log.valTokens)} tokens), used only for validation.`;
+  if (!log.data) return `- Training: ${withCommas(log.trainTokens)} tokens (this run's log does not list its files).\n${held}`;
+  const files = log.data.map((d) => {
+    const origin = d.generatedBy ? `sampled by the project from a teacher model: \`${d.generatedBy}\`` : 'text as given';
+    return `  - \`${d.file}\`: ${withCommas(d.stories)} complete stories, ${withCommas(d.bytes)} bytes, ${withCommas(d.tokens)} tokens; ${origin}`;
+  });
+  return `- Training (${withCommas(log.trainTokens)} tokens in all):\n${files.join('\n')}\n${held}`;
+}
+
 function modelCard(log: TrainingLog, e: PublishedEvaluation): string {
   const c = log.config;
   const last = log.entries.at(-1)!;
@@ -94,9 +105,7 @@ beside this file.
 | format | llama2.c version 0 (float32), \`model.bin\` + \`tokenizer.bin\` |
 
 ## Data
-- Training: the first 2 MiB of the TinyStories training text (\`tinystories_train_head_2MiB.txt\`,
-  complete stories only): ${withCommas(log.trainTokens)} tokens. Held out: \`tinystories_valid_first1000.txt\`
-  (${withCommas(log.valTokens)} tokens), used only for validation.
+${dataSection(log)}
 - TinyStories (Eldan & Li, 2023) is licensed CDLA-Sharing-1.0; this model is trained on it.
 
 ## Training

@@ -1,4 +1,5 @@
 import { createWriteStream } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { generateAll } from '../../engine/generate.ts';
 import { parseBackend, useNodeBackend } from '../../node/backend.ts';
@@ -9,7 +10,8 @@ import { integerOption, numberOption, parseOptions, requireOption } from '../arg
  * Training text sampled from a teacher model, in the TinyStories layout (stories separated by
  * `<|endoftext|>` lines). Each story starts from BOS with its own seed (seed + index), so a range
  * of seeds can be split across processes and the result is reproducible. A story that fills the
- * context without the model ending it is incomplete and is not written (it is counted).
+ * context without the model ending it is incomplete and is not written (it is counted). The
+ * command itself is recorded in FILE.json.
  */
 export async function sampleStoriesCommand(argv: string[]): Promise<void> {
   const o = parseOptions(argv, {
@@ -54,5 +56,8 @@ export async function sampleStoriesCommand(argv: string[]): Promise<void> {
     await once(out, 'finish');
     llama.dispose();
   }
+  // Beside the text, how it was made: `train` copies this into the run's log and the model card.
+  const generatedBy = `npm run cli -- sample-stories ${argv.join(' ')}`;
+  await writeFile(`${outPath}.json`, `${JSON.stringify({ generatedBy, stories: written, incomplete, tokens }, null, 1)}\n`);
   process.stderr.write(`\n${written} stories (${incomplete} incomplete dropped), ${tokens} tokens sampled, written to ${outPath}\n`);
 }

@@ -15,7 +15,7 @@ import { completeStories } from '../../train/tokenizer/stories.ts';
 import { trainBpe } from '../../train/tokenizer/train-bpe.ts';
 import { toLlama2cBytes } from '../../train/tokenizer/write-llama2c.ts';
 import { PAPER_RECIPE, Trainer, type TrainOptions } from '../../train/trainer.ts';
-import type { TrainingLog } from '../../train/training-log.ts';
+import type { DataSource, TrainingLog } from '../../train/training-log.ts';
 import { integerOption, numberOption, parseOptions, requireOption } from '../args.ts';
 
 
@@ -48,12 +48,15 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const steps = integerOption(requireOption(o.steps, 'steps'), 'steps', 0, 1);
   if (!o.data?.length) throw new EngineError('bad-argument', '--data is required');
   // Several --data files (for example real text plus stories sampled from a teacher) are one corpus.
-  const trainStories: string[] = [];
+  const dataFiles: { file: string; bytes: number; stories: string[]; generatedBy?: string }[] = [];
   for (const file of o.data) {
-    const stories = completeStories(await readFileOrFail(file, 'data', 'utf8'));
+    const text = await readFileOrFail(file, 'data', 'utf8');
+    const stories = completeStories(text);
     if (stories.length === 0) throw new EngineError('bad-argument', `data ${file}: no complete stories (<|endoftext|>-separated)`);
-    trainStories.push(...stories);
+    const sidecar = existsSync(`${file}.json`) ? (JSON.parse(await readFile(`${file}.json`, 'utf8')) as { generatedBy?: string }) : {};
+    dataFiles.push({ file: basename(file), bytes: Buffer.byteLength(text), stories, generatedBy: sidecar.generatedBy });
   }
+  const trainStories = dataFiles.flatMap((d) => d.stories);
   const valText = await readFileOrFail(requireOption(o.val, 'val'), 'val', 'utf8');
   const valStories = completeStories(valText);
   if (valStories.length === 0) throw new EngineError('bad-argument', `val ${o.val}: no complete stories (<|endoftext|>-separated)`);
@@ -71,7 +74,15 @@ export async function trainCommand(argv: string[]): Promise<void> {
   else tokenizerBytes = toLlama2cBytes(trainBpe(trainStories, { vocabSize: integerOption(o['vocab-size'], 'vocab-size', 512, 260) }));
   const tokenizer = Tokenizer.fromBytes(tokenizerBytes, o.tokenizer ? basename(o.tokenizer) : 'tokenizer.bin');
   if (!resuming) await writeFile(join(out, 'tokenizer.bin'), tokenizerBytes);
-  const train = packStories(trainStories.map((s) => tokenizer.encode(s)));
+  const encoded = dataFiles.map((d) => d.stories.map((s) => tokenizer.encode(s)));
+  const train = packStories(encoded.flat());
+  const data: DataSource[] = dataFiles.map((d, i) => ({
+    file: d.file,
+    bytes: d.bytes,
+    stories: d.stories.length,
+    tokens: encoded[i].reduce((n, ids) => n + ids.length, 0),
+    ...(d.generatedBy ? { generatedBy: d.generatedBy } : {}),
+  }));
   const val = packStories(valStories.map((s) => tokenizer.encode(s)));
 
   let trainer: Trainer;
@@ -126,6 +137,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
       backend: report.name,
       config: trainer.config,
       options: trainer.options,
+      data,
       trainTokens: train.length,
       valTokens: val.length,
       entries: trainer.log,
