@@ -2,13 +2,15 @@
 import { defineConfig } from 'astro/config';
 import mdx from '@astrojs/mdx';
 import preact from '@astrojs/preact';
+import { unified } from '@astrojs/markdown-remark';
 import remarkMath from 'remark-math';
 import rehypeKatex from 'rehype-katex';
 
 export default defineConfig({
   output: 'static',
   // Math is typeset at build time to MathML: no fonts or stylesheet to ship, readable by screen readers.
-  markdown: { remarkPlugins: [remarkMath], rehypePlugins: [[rehypeKatex, { output: 'mathml' }]] },
+  // Astro's default processor (Sätteri) parses math but cannot run KaTeX, so chapters use unified.
+  markdown: { processor: unified({ remarkPlugins: [remarkMath], rehypePlugins: [[rehypeKatex, { output: 'mathml' }]] }) },
   integrations: [mdx(), preact()],
   vite: {
     // Pre-bundle TF.js when `astro dev` starts; otherwise the first visit finds them, re-optimises
