@@ -1,4 +1,232 @@
-// Placeholder until its owner lands the real widget.
+/**
+ * The model in this page: engine status, the compute backend (and why the faster ones were not
+ * used), the loaded model's shape and size, load progress, errors in words, and the picker
+ * (embedded model, TinyStories checkpoints from the internet, or the reader's own llama2.c files).
+ * Every widget on the page shares this one engine (src/client/engine-client.ts).
+ */
+import { useEffect, useId, useRef, useState } from 'preact/hooks';
+import type { JSX } from 'preact';
+import { attentionKind } from '../../src/engine/config.ts';
+import type { EngineStatus, LoadedModel } from '../../src/client/engine-client.ts';
+import { REMOTE_MODELS, type ModelSource } from '../../src/client/model-sources.ts';
+import { formatBytes, formatCount, formatProgress, percent } from '../../src/client/format.ts';
+import { useEngine } from '../../src/client/use-engine.ts';
+import { sortDropped, type FilePair } from './model-panel/pick-files.ts';
+import './model-panel/model-panel.css';
+
+const EMBEDDED = 'embedded';
+const FILES = 'files';
+
+function statusLine(s: EngineStatus): string {
+  switch (s.state) {
+    case 'idle':
+      return s.backend
+        ? 'No model loaded yet. The embedded model loads when a widget first needs it, or choose one below.'
+        : 'Starting the engine and choosing a compute backend…';
+    case 'loading':
+      return `Loading: ${s.progress?.what ?? 'starting'}…`;
+    case 'ready':
+      return s.model ? `Ready: ${s.model.name} on ${s.backend}.` : 'Ready.';
+    case 'error':
+      return 'The engine could not load a model (see the message below).';
+  }
+}
+
+function ConfigSummary({ model }: { model: LoadedModel }) {
+  const c = model.config;
+  return (
+    <>
+      <dt>Shape</dt>
+      <dd data-testid="model-config">
+        dimension {c.dim} · {c.nLayers} layers · {c.nHeads} query heads, {c.nKvHeads} key/value heads ({attentionKind(c)}) ·
+        feed-forward {c.hiddenDim} · vocabulary {formatCount(c.vocabSize)} · context {formatCount(c.seqLen)} tokens
+      </dd>
+      <dt>Parameters</dt>
+      <dd data-testid="model-parameters">{formatCount(model.parameters)}</dd>
+    </>
+  );
+}
+
 export default function ModelPanel() {
-  return <p>ModelPanel (coming)</p>;
+  const id = useId();
+  const { engine, status } = useEngine();
+  const [choice, setChoice] = useState<string>(EMBEDDED);
+  const [files, setFiles] = useState<FilePair<File>>({ model: null, tokenizer: null });
+  const [localError, setLocalError] = useState<string | null>(null);
+  const [dragging, setDragging] = useState(false);
+  const loading = status.state === 'loading';
+  const remote = REMOTE_MODELS.find((m) => m.id === choice);
+  // A choice made before this island hydrated is in the DOM only; adopt it (see Playground).
+  const selectRef = useRef<HTMLSelectElement>(null);
+  useEffect(() => {
+    if (selectRef.current) setChoice(selectRef.current.value);
+  }, []);
+
+  const load = async () => {
+    if (!engine) return;
+    let source: ModelSource;
+    if (choice === FILES) {
+      if (!files.model || !files.tokenizer) {
+        setLocalError('Choose both files first: a llama2.c checkpoint (.bin) and its tokenizer (.bin).');
+        return;
+      }
+      source = { kind: 'files', model: files.model, tokenizer: files.tokenizer };
+    } else {
+      source = choice === EMBEDDED ? { kind: 'embedded' } : { kind: 'url', id: choice };
+    }
+    setLocalError(null);
+    try {
+      await engine.load(source);
+    } catch (e) {
+      // Failures inside the worker already show through status.error; this catches the rest.
+      if (!engine.status.error) setLocalError(e instanceof Error ? e.message : String(e));
+    }
+  };
+
+  const onDrop = (event: JSX.TargetedDragEvent<HTMLDivElement>) => {
+    event.preventDefault();
+    setDragging(false);
+    const dropped = [...(event.dataTransfer?.files ?? [])];
+    if (!dropped.length) return;
+    setChoice(FILES);
+    setFiles((current) => sortDropped(dropped, current));
+  };
+
+  const pickFile = (slot: keyof FilePair<File>) => (event: JSX.TargetedEvent<HTMLInputElement>) => {
+    const file = event.currentTarget.files?.[0] ?? null;
+    setFiles((current) => ({ ...current, [slot]: file }));
+  };
+
+  const error = localError ?? status.error;
+  const progress = status.progress;
+
+  return (
+    <section class="model-panel" aria-labelledby={`${id}-heading`} data-testid="model-panel">
+      <h2 id={`${id}-heading`}>The model in this page</h2>
+      <p class="model-status" role="status" aria-live="polite" data-testid="model-status" data-state={status.state}>
+        {statusLine(status)}
+      </p>
+
+      <dl class="model-facts">
+        <dt>Backend</dt>
+        <dd>
+          <span data-testid="model-backend">
+            <strong>{status.backend ?? 'choosing…'}</strong>
+          </span>
+          {status.backend && status.backend !== 'webgpu' && status.backendReasons.length > 0 && (
+            <>
+              {' '}
+              <span class="muted">(faster backends were not used)</span>
+              <ul class="model-reasons" data-testid="model-backend-reasons" aria-label="Why the preferred backends were not used">
+                {status.backendReasons.map((r) => (
+                  <li key={r}>{r}</li>
+                ))}
+              </ul>
+            </>
+          )}
+        </dd>
+        <dt>Model</dt>
+        <dd data-testid="model-name">
+          {status.model ? (
+            <>
+              {status.model.name} <span class="muted">({status.model.origin}; tokenizer {status.model.tokenizerName})</span>
+            </>
+          ) : (
+            'none loaded yet'
+          )}
+        </dd>
+        {status.model && <ConfigSummary model={status.model} />}
+      </dl>
+
+      {progress && (
+        <div class="model-progress" data-testid="model-progress">
+          <label for={`${id}-progress`}>{progress.what}</label>
+          {progress.total ? (
+            <progress id={`${id}-progress`} max={progress.total} value={progress.loaded} aria-valuetext={`${percent(progress.loaded, progress.total)}%`} />
+          ) : (
+            <progress id={`${id}-progress`} />
+          )}
+          <span class="model-progress-bytes">{formatProgress(progress.loaded, progress.total)}</span>
+        </div>
+      )}
+
+      {error && (
+        <p class="model-error" role="alert" data-testid="model-error">
+          {error}
+          {status.model && status.error === error && !error.includes('cached') ? (
+            <span class="muted"> The model already loaded ({status.model.name}) is still in use.</span>
+          ) : null}
+        </p>
+      )}
+
+      <form
+        class="model-picker"
+        aria-labelledby={`${id}-picker`}
+        onSubmit={(e) => {
+          e.preventDefault();
+          void load();
+        }}
+      >
+        <h3 id={`${id}-picker`}>Choose a model</h3>
+        <label for={`${id}-choice`}>Model</label>
+        <select ref={selectRef} id={`${id}-choice`} data-testid="model-choice" value={choice} onChange={(e) => setChoice(e.currentTarget.value)}>
+          <option value={EMBEDDED}>Embedded TinyStories model (offline)</option>
+          <optgroup label="Downloaded from Hugging Face (needs the internet)">
+            {REMOTE_MODELS.map((m) => (
+              <option key={m.id} value={m.id}>
+                {m.title} ({formatBytes(m.modelBytes + m.tokenizerBytes)})
+              </option>
+            ))}
+          </optgroup>
+          <option value={FILES}>My own llama2.c files…</option>
+        </select>
+        {remote && (
+          <p class="muted model-choice-note" data-testid="model-choice-note">
+            {remote.title}: {remote.description}. Downloads {formatBytes(remote.modelBytes)} plus a{' '}
+            {formatBytes(remote.tokenizerBytes)} tokenizer once; the browser keeps them for next time.
+          </p>
+        )}
+        {choice === FILES && (
+          <div class="model-files">
+            <p class="muted">
+              A float32 llama2.c checkpoint (<code>.bin</code>, as <code>export.py --version 0</code> writes it) and its tokenizer
+              (<code>tokenizer.bin</code> or <code>tok512.bin</code>). The files stay on this device.
+            </p>
+            <label for={`${id}-model-file`}>Checkpoint file</label>
+            <input id={`${id}-model-file`} type="file" accept=".bin,application/octet-stream" data-testid="model-file" onChange={pickFile('model')} />
+            <label for={`${id}-tok-file`}>Tokenizer file</label>
+            <input id={`${id}-tok-file`} type="file" accept=".bin,application/octet-stream" data-testid="tokenizer-file" onChange={pickFile('tokenizer')} />
+          </div>
+        )}
+        <div
+          class={`model-drop${dragging ? ' dragging' : ''}`}
+          data-testid="model-drop"
+          onDragOver={(e) => {
+            e.preventDefault();
+            setDragging(true);
+          }}
+          onDragLeave={() => setDragging(false)}
+          onDrop={onDrop}
+        >
+          Or drop a checkpoint and its tokenizer here.
+          {(files.model || files.tokenizer) && (
+            <span class="model-drop-files" data-testid="model-drop-files">
+              {' '}
+              Checkpoint: {files.model ? `${files.model.name} (${formatBytes(files.model.size)})` : 'not chosen'}; tokenizer:{' '}
+              {files.tokenizer ? `${files.tokenizer.name} (${formatBytes(files.tokenizer.size)})` : 'not chosen'}.
+            </span>
+          )}
+        </div>
+        <button type="submit" data-testid="model-load" disabled={!engine || loading}>
+          {loading ? 'Loading…' : 'Load'}
+        </button>
+      </form>
+
+      <p class="muted model-note">
+        The model runs in a background thread of this page with TensorFlow.js: on WebGPU when the browser offers it, otherwise
+        WebGL, then WebAssembly, then plain JavaScript. Add <code>?backend=wasm</code> (or <code>webgpu</code>, <code>webgl</code>,{' '}
+        <code>cpu</code>) to the address to use one backend only. Nothing you type or load leaves your device.
+      </p>
+    </section>
+  );
 }

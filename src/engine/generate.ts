@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { EngineError } from './errors.ts';
+import { GENERATION_DEFAULTS } from './generation-defaults.ts';
 import type { Llama } from './llama.ts';
 import { Sampler } from './sampling/sampler.ts';
 import { logSumExp, topAlternatives, type Alternative } from './token-stats.ts';
@@ -42,7 +43,6 @@ export interface GenerationResult {
   tokensPerSecond: number;
 }
 
-export const GENERATION_DEFAULTS = { steps: 256, temperature: 1, topP: 0.9, alternatives: 5 } as const;
 
 /** Logits of the last row, and the log-probability the model gave each prompt token. */
 async function prefill(llama: Llama, tokens: number[], cache: ReturnType<Llama['newCache']>) {

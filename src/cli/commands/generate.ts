@@ -1,5 +1,6 @@
 import { describeBackend } from '../../engine/backend.ts';
-import { GENERATION_DEFAULTS, generate } from '../../engine/generate.ts';
+import { generate } from '../../engine/generate.ts';
+import { GENERATION_DEFAULTS } from '../../engine/generation-defaults.ts';
 import { parseBackend, useNodeBackend } from '../../node/backend.ts';
 import { loadLlamaFiles } from '../../node/load-files.ts';
 import { integerOption, numberOption, parseOptions, requireOption } from '../args.ts';

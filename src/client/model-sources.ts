@@ -1,0 +1,109 @@
+/**
+ * Which models the page can load: the embedded one (shipped with the site, works offline), the
+ * llama2.c TinyStories checkpoints for readers who are online, or files the reader picks.
+ * Resolves each into the LoadSpec the worker understands. No engine imports (page bundle stays small).
+ */
+import type { LoadSpec } from '../worker/protocol.ts';
+
+export type ModelSource =
+  | { kind: 'embedded' }
+  /** An id of REMOTE_MODELS. */
+  | { kind: 'url'; id: string }
+  | { kind: 'files'; model: File; tokenizer: File };
+
+export interface RemoteModel {
+  id: string;
+  title: string;
+  /** What it is, in one line. */
+  description: string;
+  modelUrl: string;
+  tokenizerUrl: string;
+  /** Download sizes in bytes (checkpoint, tokenizer): float32 llama2.c version-0 files. */
+  modelBytes: number;
+  tokenizerBytes: number;
+}
+
+const TINYLLAMAS = 'https://huggingface.co/karpathy/tinyllamas/resolve/main';
+/** The 32,000-piece Llama 2 vocabulary exported by llama2.c, shared by the 15M/42M/110M models. */
+const LLAMA2C_TOKENIZER = 'https://raw.githubusercontent.com/karpathy/llama2.c/master/tokenizer.bin';
+const LLAMA2C_TOKENIZER_BYTES = 433_869;
+
+/**
+ * Andrej Karpathy's TinyStories checkpoints (llama2.c, MIT). Sizes: stories260K and its tok512 as
+ * found in ../shared; the others follow from their shapes (28-byte header + float32 weights +
+ * RoPE tables), which gives stories15M's published 60,816,028 bytes exactly.
+ */
+export const REMOTE_MODELS: readonly RemoteModel[] = [
+  {
+    id: 'stories260K',
+    title: 'stories260K',
+    description: 'a 260K-parameter TinyStories model with its own 512-piece tokenizer',
+    modelUrl: `${TINYLLAMAS}/stories260K/stories260K.bin`,
+    tokenizerUrl: `${TINYLLAMAS}/stories260K/tok512.bin`,
+    modelBytes: 1_056_540,
+    tokenizerBytes: 6_227,
+  },
+  {
+    id: 'stories15M',
+    title: 'stories15M',
+    description: 'a 15M-parameter TinyStories model (dim 288, 6 layers) with the Llama 2 tokenizer',
+    modelUrl: `${TINYLLAMAS}/stories15M.bin`,
+    tokenizerUrl: LLAMA2C_TOKENIZER,
+    modelBytes: 60_816_028,
+    tokenizerBytes: LLAMA2C_TOKENIZER_BYTES,
+  },
+  {
+    id: 'stories42M',
+    title: 'stories42M',
+    description: 'a 42M-parameter TinyStories model (dim 512, 8 layers) with the Llama 2 tokenizer',
+    modelUrl: `${TINYLLAMAS}/stories42M.bin`,
+    tokenizerUrl: LLAMA2C_TOKENIZER,
+    modelBytes: 167_020_572,
+    tokenizerBytes: LLAMA2C_TOKENIZER_BYTES,
+  },
+  {
+    id: 'stories110M',
+    title: 'stories110M',
+    description: 'a 110M-parameter TinyStories model (dim 768, 12 layers) with the Llama 2 tokenizer',
+    modelUrl: `${TINYLLAMAS}/stories110M.bin`,
+    tokenizerUrl: LLAMA2C_TOKENIZER,
+    modelBytes: 438_381_596,
+    tokenizerBytes: LLAMA2C_TOKENIZER_BYTES,
+  },
+];
+
+export const EMBEDDED_MODEL_LABEL = 'Embedded TinyStories model';
+
+const fileName = (url: string) => url.slice(url.lastIndexOf('/') + 1);
+
+/**
+ * `siteRoot` is the absolute URL of the site's base (e.g. https://host/llama/): the worker runs
+ * from /_astro/, so relative paths would resolve against the wrong folder there.
+ */
+export function loadSpecFor(source: ModelSource, siteRoot: string): LoadSpec {
+  switch (source.kind) {
+    case 'embedded':
+      return {
+        kind: 'fetch',
+        label: EMBEDDED_MODEL_LABEL,
+        origin: 'embedded',
+        model: { url: new URL('models/default/model.bin', siteRoot).href, name: 'model.bin' },
+        tokenizer: { url: new URL('models/default/tokenizer.bin', siteRoot).href, name: 'tokenizer.bin' },
+        cache: false, // served by the site itself: the browser's HTTP cache is enough
+      };
+    case 'url': {
+      const m = REMOTE_MODELS.find((r) => r.id === source.id);
+      if (!m) throw new Error(`Unknown model "${source.id}"; known: ${REMOTE_MODELS.map((r) => r.id).join(', ')}`);
+      return {
+        kind: 'fetch',
+        label: m.title,
+        origin: 'remote',
+        model: { url: m.modelUrl, name: fileName(m.modelUrl) },
+        tokenizer: { url: m.tokenizerUrl, name: fileName(m.tokenizerUrl) },
+        cache: true,
+      };
+    }
+    case 'files':
+      return { kind: 'files', model: source.model, tokenizer: source.tokenizer };
+  }
+}
