@@ -13,6 +13,9 @@ export default defineConfig({
   markdown: { processor: unified({ remarkPlugins: [remarkMath], rehypePlugins: [[rehypeKatex, { output: 'mathml' }]] }) },
   integrations: [mdx(), preact()],
   vite: {
+    // A module worker lets Vite split the engine: each TF.js backend is its own chunk, loaded
+    // only when the worker picks it.
+    worker: { format: 'es' },
     // Pre-bundle TF.js when `astro dev` starts; otherwise the first visit finds them, re-optimises
     // and reloads the page (504 "Outdated Optimize Dep" for modules already requested).
     optimizeDeps: {

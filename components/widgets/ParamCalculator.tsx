@@ -118,6 +118,7 @@ export default function ParamCalculator() {
           </p>
         )}
 
+        <div class="calc-scroll" role="region" aria-label="Parameters by tensor group" tabIndex={0}>
         <table class="calc-table" data-testid="calc-breakdown">
           <caption>Parameters by tensor group</caption>
           <thead>
@@ -145,7 +146,9 @@ export default function ParamCalculator() {
             ))}
           </tbody>
         </table>
+        </div>
 
+        <div class="calc-scroll" role="region" aria-label="Memory for the weights" tabIndex={0}>
         <table class="calc-table">
           <caption>Memory for the weights</caption>
           <thead>
@@ -171,6 +174,7 @@ export default function ParamCalculator() {
             })}
           </tbody>
         </table>
+        </div>
 
         <div class="calc-kv">
           <p>

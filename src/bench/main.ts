@@ -15,7 +15,11 @@ const usage = `usage: npm run bench -- [inference] [--model F] [--tokenizer F] [
   ../shared stories260K). --runc runs llama2.c's run.c binary on the same checkpoint in the
   same command and reports each backend's decode speed as a ratio to it.
        npm run bench -- train [--log public/models/default/training-log.json] [--backends wasm,cpu] [--steps 3]
-  Training tokens/s for the shipped model's shape and batch, with the shipped run's wall time.`;
+  Training tokens/s for the shipped model's shape and batch, with the shipped run's wall time.
+       npm run bench -- site [--repeats 3] [--backends wasm,webgpu] [--out bench-results] [--json]
+  In headless Chromium on the built site (npm run build first): time from opening the playground
+  chapter to its first generated token on wasm and WebGPU (SwiftShader without a GPU), median of
+  --repeats, and the page's JavaScript before the model loads; JSON in bench-results/.`;
 
 function parseBackends(list: string): BackendName[] {
   return list.split(',').map((b) => {
@@ -87,7 +91,8 @@ async function trainingBench(argv: string[]) {
 }
 
 const [sub, ...rest] = process.argv.slice(2);
-const benches: Record<string, (argv: string[]) => Promise<void>> = { inference: inferenceBench, train: trainingBench };
+const siteBench = async (argv: string[]) => (await import('./site.ts')).siteBench(argv);
+const benches: Record<string, (argv: string[]) => Promise<void>> = { inference: inferenceBench, train: trainingBench, site: siteBench };
 try {
   if (sub === '--help') process.stdout.write(`${usage}\n`);
   else if (sub && benches[sub]) await benches[sub](rest);

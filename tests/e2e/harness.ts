@@ -1,161 +1,32 @@
 /**
  * End-to-end helpers: serve the built site (dist/) from 127.0.0.1, drive Debian's chromium with
- * playwright-core, and collect everything the page reports as an error.
+ * playwright-core, and collect everything the page reports as an error. The server and browser
+ * launching live in src/node/browser.ts (shared with `npm run bench -- site`) and are re-exported
+ * here; this file adds what the tests need on top: the chapter list from content/, page sessions,
+ * waiting for charts and the model, axe-core, and the engine in Node for comparisons.
  */
-import { createReadStream, existsSync, mkdirSync, statSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { extname, join, normalize, resolve, sep } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import type { Browser, BrowserContext, BrowserContextOptions, Locator, Page } from 'playwright-core';
+import { launchChromium, newContext, ROOT, serveDist, type GpuMode, type Served } from '../../src/node/browser.ts';
 
-export const ROOT = resolve(import.meta.dirname, '../..');
-export const DIST = join(ROOT, 'dist');
+export {
+  BASE_ARGS,
+  CHROMIUM,
+  DIST,
+  ISOLATION_HEADERS,
+  launchChromium,
+  NO_GPU_ARGS,
+  newContext,
+  ROOT,
+  serveDist,
+  WEBGPU_ARGS,
+  type GpuMode,
+  type Served,
+} from '../../src/node/browser.ts';
+
 export const RESULTS = join(ROOT, 'test-results');
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.wasm': 'application/wasm', // required by WebAssembly.instantiateStreaming
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.webp': 'image/webp',
-  '.avif': 'image/avif',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.txt': 'text/plain; charset=utf-8',
-  '.xml': 'application/xml',
-  '.bin': 'application/octet-stream',
-};
-
-/**
- * Cross-origin isolation (SharedArrayBuffer), needed only by TF.js's threaded wasm build. The site
- * does not use that build (see wasmThreads in src/engine/backend.ts), so by default the server
- * sends no such headers, like a plain static host.
- */
-export const ISOLATION_HEADERS = {
-  'Cross-Origin-Opener-Policy': 'same-origin',
-  'Cross-Origin-Embedder-Policy': 'require-corp',
-};
-
-export interface Served {
-  url: string;
-  close(): Promise<void>;
-}
-
-/** Maps a URL path to a file under `dir` (directory → index.html); undefined when none. */
-function fileFor(dir: string, urlPath: string): string | undefined {
-  let path: string;
-  try {
-    path = decodeURIComponent(urlPath.split('?')[0]);
-  } catch {
-    return undefined;
-  }
-  const full = normalize(join(dir, path));
-  if (full !== dir && !full.startsWith(dir + sep)) return undefined; // no escaping dist/
-  for (const candidate of [full, join(full, 'index.html'), `${full}.html`]) {
-    if (existsSync(candidate) && statSync(candidate).isFile()) return candidate;
-  }
-  return undefined;
-}
-
-/** Serves `dir` on 127.0.0.1 with a free port; `isolate` adds the cross-origin isolation headers. */
-export async function serveDist(dir: string = DIST, opts: { isolate?: boolean } = {}): Promise<Served> {
-  if (!existsSync(join(dir, 'index.html'))) {
-    throw new Error(`${dir}/index.html is missing: run \`npm run build\` first (npm run test:e2e does)`);
-  }
-  const server = createServer((req, res) => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { Allow: 'GET, HEAD' }).end();
-      return;
-    }
-    const file = fileFor(dir, req.url ?? '/');
-    const notFound = join(dir, '404.html');
-    const target = file ?? (existsSync(notFound) ? notFound : undefined);
-    const headers = { ...(opts.isolate ? ISOLATION_HEADERS : {}), 'Cache-Control': 'no-store' };
-    if (!target) {
-      res.writeHead(404, { ...headers, 'Content-Type': MIME['.txt'] }).end('Not found');
-      return;
-    }
-    res.writeHead(file ? 200 : 404, {
-      ...headers,
-      'Content-Type': MIME[extname(target).toLowerCase()] ?? 'application/octet-stream',
-      'Content-Length': statSync(target).size,
-    });
-    if (req.method === 'HEAD') res.end();
-    else createReadStream(target).pipe(res);
-  });
-  await new Promise<void>((ok, fail) => {
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', ok);
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    close: () =>
-      new Promise<void>((ok) => {
-        server.closeAllConnections();
-        server.close(() => ok());
-      }),
-  };
-}
-
-/** Quiet, offline, container-friendly chromium. */
-export const BASE_ARGS = [
-  '--no-sandbox',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-/**
- * WebGPU on SwiftShader (a CPU Vulkan) in headless chromium 156. navigator.gpu exists without
- * flags, but requestAdapter() returns null: SwiftShader is a "fallback adapter", exposed only with
- * --enable-unsafe-webgpu. --use-webgpu-adapter=swiftshader pins it even where a GPU exists.
- */
-export const WEBGPU_ARGS = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'];
-
-/**
- * No GPU and no software GL: neither WebGPU (no adapter) nor WebGL, so the page must use wasm.
- * (--disable-3d-apis is not enough: WebGL on an OffscreenCanvas still works with it.)
- */
-export const NO_GPU_ARGS = ['--disable-gpu', '--disable-software-rasterizer'];
-
-export type GpuMode = 'webgpu' | 'no-adapter' | 'no-webgpu-api' | 'no-gpu';
-
-export async function launchChromium(mode: GpuMode): Promise<Browser> {
-  const extra = mode === 'webgpu' ? WEBGPU_ARGS : mode === 'no-gpu' ? NO_GPU_ARGS : [];
-  return chromium.launch({ executablePath: CHROMIUM, args: [...BASE_ARGS, ...extra] });
-}
-
-/**
- * A context that can reach only 127.0.0.1 (the site must work offline); any other request is
- * aborted and reported. 'no-webgpu-api' removes navigator.gpu, as in browsers without WebGPU:
- * chromium 156 keeps it despite --disable-features=WebGPU or --disable-blink-features=WebGPU.
- */
-export async function newContext(browser: Browser, mode: GpuMode, offsite: string[]): Promise<BrowserContext> {
-  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 });
-  await context.route('**/*', (route) => {
-    const url = new URL(route.request().url());
-    if (url.hostname === '127.0.0.1' || url.protocol === 'data:' || url.protocol === 'blob:') return route.continue();
-    offsite.push(url.href);
-    return route.abort();
-  });
-  if (mode === 'no-webgpu-api') {
-    await context.addInitScript(() => {
-      delete (Navigator.prototype as { gpu?: unknown }).gpu;
-    });
-  }
-  return context;
-}
 
 /** Records console errors, uncaught page errors and failed or 4xx/5xx responses. */
 export function collectErrors(page: Page): string[] {
@@ -164,16 +35,405 @@ export function collectErrors(page: Page): string[] {
     if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
   });
   page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
-  page.on('requestfailed', (req) => errors.push(`requestfailed: ${req.url()} ${req.failure()?.errorText ?? ''}`));
+  page.on('requestfailed', (req) => {
+    const why = req.failure()?.errorText ?? '';
+    // Leaving or closing the page aborts what is still in flight (islands' scripts, the model
+    // download when a test moves on), as does the page's own AbortController: not failures.
+    if (why === 'net::ERR_ABORTED') return;
+    errors.push(`requestfailed: ${req.url()} ${why}`);
+  });
   page.on('response', (res) => {
     if (res.status() >= 400) errors.push(`http ${res.status()}: ${res.url()}`);
   });
   return errors;
 }
 
+/** Full-page screenshot at test-results/<name>.png (name may contain folders). */
 export async function screenshot(page: Page, name: string): Promise<string> {
-  mkdirSync(RESULTS, { recursive: true });
   const path = join(RESULTS, `${name}.png`);
+  mkdirSync(join(path, '..'), { recursive: true });
   await page.screenshot({ path, fullPage: true });
   return path;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chapters, read from their sources (content/chapters/<slug>.mdx)
+
+export const CHAPTERS_DIR = join(ROOT, 'content/chapters');
+
+export interface ChapterSource {
+  slug: string;
+  number: number;
+  title: string;
+  summary: string;
+  /** The MDX source as written. */
+  source: string;
+  /** Its prose: no front matter, imports, components, code, math or link targets. */
+  prose: string;
+}
+
+function frontMatterField(fm: string, key: string): string | undefined {
+  const m = new RegExp(`^${key}:\\s*(.*)$`, 'm').exec(fm);
+  if (!m) return undefined;
+  const v = m[1].trim();
+  if (/^'.*'$/.test(v)) return v.slice(1, -1).replace(/''/g, "'");
+  if (/^".*"$/.test(v)) return JSON.parse(v) as string;
+  return v;
+}
+
+/** Prose of an MDX chapter: the words a reader sees, roughly (enough to pick search terms). */
+export function proseOf(mdx: string): string {
+  return mdx
+    .replace(/^---\n[\s\S]*?\n---\n/, '')
+    .replace(/^(import|export)\s.*$/gm, '')
+    .replace(/```[\s\S]*?```/g, ' ')
+    .replace(/`[^`]*`/g, ' ')
+    .replace(/\$\$[\s\S]*?\$\$/g, ' ')
+    .replace(/\$[^$\n]*\$/g, ' ')
+    .replace(/<[A-Za-z][^>]*?\/>/gs, ' ') // self-closing components, attributes and all
+    .replace(/<\/?[A-Za-z][^>]*>/gs, ' ')
+    .replace(/\{[^{}]*\}/g, ' ') // JSX expressions
+    .replace(/\]\([^)]*\)/g, '] ') // link targets
+    .replace(/[*_#>|[\]]/g, ' ');
+}
+
+/** Every chapter, by number, from content/chapters/*.mdx. */
+export function chapterSources(): ChapterSource[] {
+  let files: string[];
+  try {
+    files = readdirSync(CHAPTERS_DIR).filter((f) => f.endsWith('.mdx'));
+  } catch {
+    return [];
+  }
+  return files
+    .map((f) => {
+      const source = readFileSync(join(CHAPTERS_DIR, f), 'utf8');
+      const fm = /^---\n([\s\S]*?)\n---/.exec(source)?.[1] ?? '';
+      return {
+        slug: f.replace(/\.mdx$/, ''),
+        number: Number(frontMatterField(fm, 'number')),
+        title: frontMatterField(fm, 'title') ?? '',
+        summary: frontMatterField(fm, 'summary') ?? '',
+        source,
+        prose: proseOf(source),
+      };
+    })
+    .sort((a, b) => a.number - b.number);
+}
+
+const wordsOf = (text: string): string[] => text.toLowerCase().match(/[a-z]+(?:-[a-z]+)*/g) ?? [];
+
+/**
+ * A word of this chapter's prose (letters only, 7+ characters) that no other chapter uses anywhere
+ * in its source, and that the built page shows (`shown`, the page's text, when given): the most
+ * frequent such word, so it is part of the running text, not a stray mention. Undefined if none.
+ */
+export function distinctiveWord(chapters: ChapterSource[], slug: string, shown?: string): string | undefined {
+  const me = chapters.find((c) => c.slug === slug);
+  if (!me) throw new Error(`no chapter ${slug}`);
+  const elsewhere = new Set(chapters.filter((c) => c !== me).flatMap((c) => wordsOf(c.source)));
+  const visible = shown === undefined ? undefined : new Set(wordsOf(shown));
+  const counts = new Map<string, number>();
+  for (const w of wordsOf(me.prose)) {
+    if (w.length < 7 || w.includes('-') || elsewhere.has(w) || (visible && !visible.has(w))) continue;
+    counts.set(w, (counts.get(w) ?? 0) + 1);
+  }
+  return [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]?.[0];
+}
+
+// ---------------------------------------------------------------------------------------------
+// One server and one browser per test file
+
+export interface Session {
+  site: Served;
+  browser: Browser;
+  /** Absolute URL of a site path ('chapters/architecture/' or '/chapters/architecture/?backend=wasm'). */
+  url(path?: string): string;
+  /** A fresh context (offline but for 127.0.0.1) and page, recording errors and offsite requests. */
+  open(path?: string, options?: BrowserContextOptions & { waitUntil?: 'load' | 'domcontentloaded' }): Promise<Visit>;
+  close(): Promise<void>;
+}
+
+export interface Visit {
+  page: Page;
+  context: BrowserContext;
+  errors: string[];
+  offsite: string[];
+  close(): Promise<void>;
+}
+
+export async function openSession(mode: GpuMode): Promise<Session> {
+  const site = await serveDist();
+  let browser: Browser;
+  try {
+    browser = await launchChromium(mode);
+  } catch (e) {
+    await site.close();
+    throw e;
+  }
+  const url = (path = '') => new URL(path.replace(/^\//, ''), site.url).href;
+  return {
+    site,
+    browser,
+    url,
+    async open(path = '', options = {}) {
+      const { waitUntil = 'load', ...contextOptions } = options;
+      const offsite: string[] = [];
+      const context = await newContext(browser, mode, offsite, contextOptions);
+      const page = await context.newPage();
+      const errors = collectErrors(page);
+      await page.goto(url(path), { waitUntil });
+      return { page, context, errors, offsite, close: () => context.close() };
+    },
+    async close() {
+      await browser.close().catch(() => undefined);
+      await site.close();
+    },
+  };
+}
+
+/** The site path of a chapter page (URL /chapters/<slug>/), with an optional query ('?backend=wasm'). */
+export const chapterPath = (slug: string, query = ''): string => `chapters/${slug}/${query}`;
+
+/** Does the built site have this page (dist/<path>/index.html)? */
+export function built(path: string): boolean {
+  try {
+    readFileSync(join(ROOT, 'dist', path.replace(/^\//, ''), 'index.html'));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The main text of a built page, from dist/ (tags stripped): what a reader can find on it. */
+export function builtText(path: string): string {
+  const html = readFileSync(join(ROOT, 'dist', path.replace(/^\//, ''), 'index.html'), 'utf8');
+  const main = /<main[\s\S]*?<\/main>/.exec(html)?.[0] ?? html;
+  return main
+    .replace(/<(script|style|math)[\s\S]*?<\/\1>/g, ' ')
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&[a-z#0-9]+;/gi, ' ');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Waiting for the page
+
+/**
+ * Scrolls from top to bottom one viewport at a time, letting each frame render, so every
+ * `client:visible` island and lazily drawn chart on the way gets its chance to start.
+ */
+export async function scrollThrough(page: Page): Promise<void> {
+  await page.evaluate(async () => {
+    const frame = () => new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok)));
+    const step = Math.max(200, Math.floor(innerHeight * 0.8));
+    for (let y = 0; y < document.documentElement.scrollHeight; y += step) {
+      scrollTo(0, y);
+      await frame();
+    }
+    scrollTo(0, document.documentElement.scrollHeight);
+    await frame();
+  });
+}
+
+/** Brings each paper chart into view and waits until it has drawn its svg; returns how many. */
+export async function drawCharts(page: Page, timeout = 30_000): Promise<number> {
+  const charts = page.getByTestId('paper-chart');
+  const n = await charts.count();
+  for (let i = 0; i < n; i++) {
+    const chart = charts.nth(i);
+    await chart.scrollIntoViewIfNeeded();
+    const id = await chart.getAttribute('data-table-id');
+    await expect.poll(() => chart.locator('svg').count(), { timeout, message: `chart ${i} (${id}) draws an svg` }).toBeGreaterThan(0);
+  }
+  return n;
+}
+
+export type ModelState = 'idle' | 'loading' | 'ready' | 'error';
+
+/** The model status of the page's model panel (data-state). */
+export async function modelState(page: Page): Promise<string | null> {
+  return page.getByTestId('model-status').first().getAttribute('data-state');
+}
+
+/** Waits until the model status is one of `states`; returns the state reached. */
+export async function waitForModel(page: Page, states: ModelState[] = ['ready'], timeout = 240_000): Promise<string> {
+  const status = page.getByTestId('model-status').first();
+  await status.waitFor({ state: 'attached', timeout });
+  await status.scrollIntoViewIfNeeded(); // a client:visible panel hydrates only once seen
+  let state: string | null = null;
+  await expect
+    .poll(
+      async () => {
+        state = await status.getAttribute('data-state');
+        return states.includes(state as ModelState);
+      },
+      { timeout, interval: 250, message: `model status reaches ${states.join('|')}` },
+    )
+    .toBe(true);
+  return state as unknown as string;
+}
+
+/** The text of the model's error message, if the panel shows one. */
+export async function modelError(page: Page): Promise<string> {
+  const el = page.getByTestId('model-error').first();
+  return (await el.count()) ? ((await el.textContent()) ?? '').trim() : '';
+}
+
+/**
+ * Sets a form control the way a person would (fill for text and numbers, select for a select),
+ * and a range slider through its value setter plus the input/change events a framework listens to.
+ */
+export async function setValue(control: Locator, value: string): Promise<void> {
+  const el = control.first();
+  const kind = await el.evaluate((e) => (e.tagName === 'INPUT' ? (e as HTMLInputElement).type : e.tagName.toLowerCase()));
+  if (kind === 'select') {
+    await el.selectOption(value);
+  } else if (kind === 'range') {
+    await el.evaluate((e, v) => {
+      const input = e as HTMLInputElement;
+      Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!.call(input, v);
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+      input.dispatchEvent(new Event('change', { bubbles: true }));
+    }, value);
+  } else {
+    await el.fill(value);
+  }
+}
+
+/** Horizontal overflow of the page in CSS pixels (0 when nothing sticks out). */
+export async function horizontalOverflow(page: Page): Promise<number> {
+  return page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+}
+
+/**
+ * The page's theme: html's data-theme when the site sets one, else what the colour scheme media
+ * query says.
+ */
+export async function currentTheme(page: Page): Promise<'light' | 'dark'> {
+  return page.evaluate(() => {
+    const t = document.documentElement.getAttribute('data-theme');
+    if (t === 'light' || t === 'dark') return t;
+    return matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light';
+  });
+}
+
+/** Puts the page in `theme` with the site's own toggle (if it is not already), waiting for it. */
+export async function useTheme(page: Page, theme: 'light' | 'dark'): Promise<void> {
+  if ((await currentTheme(page)) === theme) return;
+  await page.getByTestId('theme-toggle').first().click();
+  await expect.poll(() => currentTheme(page), { timeout: 10_000 }).toBe(theme);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Accessibility: axe-core
+
+export const AXE = join(ROOT, 'node_modules/axe-core/axe.min.js');
+
+export interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  helpUrl: string;
+  nodes: { target: unknown[]; html: string; failureSummary?: string }[];
+}
+
+/** Runs axe-core (WCAG 2.x A/AA and best practices) on the page as it is now. */
+export async function runAxe(page: Page): Promise<AxeViolation[]> {
+  const has = await page.evaluate(() => typeof (globalThis as { axe?: unknown }).axe !== 'undefined');
+  if (!has) await page.addScriptTag({ path: AXE });
+  return page.evaluate(async () => {
+    const axe = (globalThis as unknown as { axe: { run(ctx: unknown, opts: unknown): Promise<{ violations: AxeViolation[] }> } }).axe;
+    const r = await axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      helpUrl: v.helpUrl,
+      nodes: v.nodes.map((n) => ({ target: n.target, html: n.html, failureSummary: n.failureSummary })),
+    }));
+  });
+}
+
+/** Violations as lines a person can act on: rule, impact, help, then each element and why. */
+export function formatViolations(where: string, vs: AxeViolation[]): string {
+  return vs
+    .map((v) =>
+      [
+        `${where}: [${v.impact}] ${v.id}: ${v.help} (${v.helpUrl})`,
+        ...v.nodes.slice(0, 8).map((n) => `    ${JSON.stringify(n.target)} ${n.html.slice(0, 160)}\n      ${(n.failureSummary ?? '').replace(/\n/g, '\n      ')}`),
+        ...(v.nodes.length > 8 ? [`    … and ${v.nodes.length - 8} more`] : []),
+      ].join('\n'),
+    )
+    .join('\n');
+}
+
+export const serious = (vs: AxeViolation[]): AxeViolation[] => vs.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+
+// ---------------------------------------------------------------------------------------------
+// The embedded model in Node, for comparing the page's numbers with the engine's
+
+export const EMBEDDED = join(ROOT, 'public/models/default');
+export const embeddedBytes = (file: 'model.bin' | 'tokenizer.bin'): Uint8Array => new Uint8Array(readFileSync(join(EMBEDDED, file)));
+
+/**
+ * The embedded model loaded by the engine in this process, on `backend` (wasm: the backend the
+ * page's fallback uses, and the one the engine's own tests pin against the reference). TF.js is
+ * imported only here, so test files that never call this do not load it.
+ */
+export async function embeddedLlama(backend: 'wasm' | 'cpu' = 'wasm') {
+  const { onBackend } = await import('../support/engine.ts');
+  const { Llama } = await import('../../src/engine/llama.ts');
+  await onBackend(backend);
+  return Llama.fromBytes(embeddedBytes('model.bin'), 'model.bin', embeddedBytes('tokenizer.bin'), 'tokenizer.bin');
+}
+
+export interface GreedyRun {
+  /** BOS, the prompt's tokens, then the generated ones: the engine's token sequence. */
+  tokens: number[];
+  promptTokens: number;
+  /** The `steps` that gives `newTokens` new tokens: positions, prompt included, as the engine counts. */
+  steps: number;
+}
+
+/** What the engine in Node generates greedily (temperature 0) after `prompt`: `newTokens` tokens. */
+export async function greedyInNode(prompt: string, newTokens: number): Promise<GreedyRun> {
+  const { generateAll } = await import('../../src/engine/generate.ts');
+  const llama = await embeddedLlama('wasm');
+  try {
+    const promptTokens = llama.tokenizer.encode(prompt, { bos: true }).length;
+    const steps = promptTokens - 1 + newTokens;
+    const r = await generateAll(llama, { prompt, steps, temperature: 0 });
+    // A prompt whose story runs past the budget, so the page must produce every token too.
+    if (r.stopReason !== 'steps') throw new Error(`"${prompt}": the model ends the story before ${newTokens} tokens`);
+    return { tokens: r.tokens, promptTokens: r.promptTokens, steps };
+  } finally {
+    llama.dispose();
+  }
+}
+
+/** The ids the playground's output shows, in order (BOS and prompt tokens carry data-prompt). */
+export const playgroundIds = (playground: Locator, selector = '[data-token-id]'): Promise<number[]> =>
+  playground
+    .getByTestId('playground-output')
+    .locator(selector)
+    .evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-token-id'))));
+
+/**
+ * Runs the playground (data-testid=playground) greedily for `steps` positions and waits for the
+ * run to end (data-state done); a run that ends in error fails with the playground's message.
+ */
+export async function playgroundGreedy(playground: Locator, prompt: string, steps: number, timeout = 420_000): Promise<void> {
+  await playground.scrollIntoViewIfNeeded();
+  const run = playground.getByTestId('playground-run');
+  await expect.poll(() => run.isEnabled(), { timeout: 120_000, message: 'the playground hydrates' }).toBe(true);
+  await setValue(playground.getByTestId('playground-prompt'), prompt);
+  await setValue(playground.getByTestId('playground-temperature'), '0');
+  await setValue(playground.getByTestId('playground-steps'), String(steps));
+  await run.click();
+  await expect
+    .poll(() => playground.getAttribute('data-state'), { timeout, interval: 250, message: 'the run ends' })
+    .toMatch(/^(done|error)$/);
+  if ((await playground.getAttribute('data-state')) === 'error') {
+    expect.fail(`the playground failed: ${await playground.getByTestId('playground-error').textContent()}`);
+  }
 }
