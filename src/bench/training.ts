@@ -20,9 +20,9 @@ export async function benchTraining(backend: BackendName, config: LlamaConfig, b
     stream,
     stream,
   );
-  trainer.trainStep();
+  await trainer.trainStep();
   const rates: number[] = [];
-  while (!trainer.done) rates.push(trainer.trainStep().tokensPerSecond);
+  while (!trainer.done) rates.push((await trainer.trainStep()).tokensPerSecond);
   trainer.dispose();
   return median(rates);
 }

@@ -102,3 +102,11 @@ export async function installNodeWebGPU(): Promise<void> {
   if (!g.navigator) Object.defineProperty(globalThis, 'navigator', { value: {}, configurable: true, writable: true });
   g.navigator!.gpu = webgpu.create([]);
 }
+
+/** The WebGPU adapter's name as Dawn reports it (for logs that say where something ran). */
+export async function webgpuAdapterName(): Promise<string> {
+  const gpu = (globalThis as unknown as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+  const info = (await gpu?.requestAdapter())?.info;
+  if (!info) return 'unknown WebGPU adapter';
+  return [info.description || info.device || info.architecture, `(${info.vendor || 'unknown vendor'}, WebGPU)`].filter(Boolean).join(' ');
+}

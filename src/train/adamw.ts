@@ -60,8 +60,11 @@ export class AdamW {
 }
 
 /** Scales gradients so their global L2 norm is at most maxNorm; returns the norm before clipping. */
-export function clipByGlobalNorm(grads: tf.Tensor[], maxNorm: number): { clipped: tf.Tensor[]; norm: number } {
-  const norm = tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))).dataSync()[0]);
+export async function clipByGlobalNorm(grads: tf.Tensor[], maxNorm: number): Promise<{ clipped: tf.Tensor[]; norm: number }> {
+  // Pairwise adds, not addN: WebGPU's addN binds every input at once, past the 8-buffer limit.
+  const normT = tf.tidy(() => tf.sqrt(grads.map((g) => tf.sum(tf.square(g))).reduce((a, b) => tf.add(a, b))));
+  const norm = (await normT.data())[0];
+  normT.dispose();
   if (!(norm > maxNorm)) return { clipped: grads, norm };
   const scale = maxNorm / (norm + 1e-6);
   return { clipped: grads.map((g) => tf.mul(g, scale)), norm };

@@ -104,28 +104,26 @@ export class Trainer {
     return learningRate(step, { peak: o.peakLr, warmupSteps: o.warmupSteps, totalSteps: o.steps, floor: o.minLrFraction });
   }
 
-  /** Mean loss over the validation windows, no gradients. */
-  validationLoss(): number {
-    let sum = 0;
-    for (const w of this.valWindows) {
-      const loss = windowLoss(this.model, w);
-      sum += loss.dataSync()[0];
-      loss.dispose();
-    }
-    return sum / this.valWindows.length;
+  /** Mean loss over the validation windows, no gradients; one read-back for all windows. */
+  async validationLoss(): Promise<number> {
+    const losses = tf.tidy(() => tf.stack(this.valWindows.map((w) => windowLoss(this.model, w))));
+    const values = await readAndDispose(losses);
+    return values.reduce((a, b) => a + b, 0) / values.length;
   }
 
-  /** One optimizer step: accumulate the batch's gradients, clip, AdamW. */
-  trainStep(): LogEntry {
+  /**
+   * One optimizer step: accumulate the batch's gradients, clip, AdamW. Values are read back
+   * asynchronously (a GPU backend cannot read synchronously in Node or a worker without stalling).
+   */
+  async trainStep(): Promise<LogEntry> {
     const t0 = performance.now();
     const params = this.optimizer.params.map((p) => p.variable);
     let sums: tf.Tensor[] | null = null;
-    let lossSum = 0;
+    const losses: tf.Scalar[] = [];
     for (let b = 0; b < this.options.batchSize; b++) {
       const window = this.batches.next();
       const { value, grads } = tf.variableGrads(() => windowLoss(this.model, window), params);
-      lossSum += value.dataSync()[0];
-      value.dispose();
+      losses.push(value);
       const ordered = params.map((p) => grads[p.name]);
       if (!sums) sums = ordered;
       else {
@@ -136,7 +134,9 @@ export class Trainer {
     }
     const mean = sums!.map((s) => tf.div(s, this.options.batchSize));
     sums!.forEach((s) => s.dispose());
-    const { clipped, norm } = clipByGlobalNorm(mean, this.options.gradClip);
+    const lossValues = await readAndDispose(tf.stack(losses));
+    losses.forEach((l) => l.dispose());
+    const { clipped, norm } = await clipByGlobalNorm(mean, this.options.gradClip);
     const lr = this.learningRate();
     this.optimizer.apply(clipped, lr);
     new Set([...mean, ...clipped]).forEach((t) => t.dispose());
@@ -150,14 +150,14 @@ export class Trainer {
       step: this.step,
       tokensSeen: this.tokensSeen,
       lr,
-      trainLoss: lossSum / this.options.batchSize,
+      trainLoss: lossValues.reduce((a, b) => a + b, 0) / this.options.batchSize,
       gradNorm: norm,
       tokensPerSecond: tokens / seconds,
       wallSeconds: this.wallSeconds,
     };
     if (this.step % this.options.evalEvery === 0 || this.done) {
       const v0 = performance.now();
-      entry.valLoss = this.validationLoss();
+      entry.valLoss = await this.validationLoss();
       this.wallSeconds += (performance.now() - v0) / 1000;
       entry.wallSeconds = this.wallSeconds;
     }
@@ -165,11 +165,11 @@ export class Trainer {
     return entry;
   }
 
-  checkpoint(): Checkpoint {
+  checkpoint(): Promise<Checkpoint> {
     return downloadCheckpoint(this.model.weights, this.config);
   }
 
-  state(): TrainerState {
+  async state(): Promise<TrainerState> {
     return {
       config: this.config,
       options: this.options,
@@ -177,10 +177,10 @@ export class Trainer {
       tokensSeen: this.tokensSeen,
       wallSeconds: this.wallSeconds,
       batchRngState: this.batches.rngState.toString(),
-      checkpoint: this.checkpoint(),
+      checkpoint: await this.checkpoint(),
       moments: {
-        m: this.optimizer.m.map((t) => Float32Array.from(t.dataSync())),
-        v: this.optimizer.v.map((t) => Float32Array.from(t.dataSync())),
+        m: await Promise.all(this.optimizer.m.map(readFloats)),
+        v: await Promise.all(this.optimizer.v.map(readFloats)),
       },
       log: this.log,
     };
@@ -190,4 +190,14 @@ export class Trainer {
     this.model.dispose();
     this.optimizer.dispose();
   }
+}
+
+async function readFloats(t: tf.Tensor): Promise<Float32Array> {
+  return Float32Array.from(await t.data());
+}
+
+async function readAndDispose(t: tf.Tensor): Promise<number[]> {
+  const values = Array.from(await t.data());
+  t.dispose();
+  return values;
 }

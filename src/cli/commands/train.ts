@@ -7,6 +7,7 @@ import { Tokenizer } from '../../engine/tokenizer/tokenizer.ts';
 import { parseBackend, useNodeBackend } from '../../node/backend.ts';
 import { readFileOrFail } from '../../node/load-files.ts';
 import { describeMachine } from '../../node/machine.ts';
+import { webgpuAdapterName } from '../../node/webgpu.ts';
 import { packStories } from '../../train/batches.ts';
 import { initialCheckpoint } from '../../train/init.ts';
 import { llamaShape, TRAIN_CONFIGS, type ShapeOptions } from '../../train/model-configs.ts';
@@ -128,12 +129,13 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const logPath = join(out, 'training-log.json');
   const earlier = resuming && existsSync(logPath) ? ((JSON.parse(await readFile(logPath, 'utf8')) as Partial<TrainingLog>).commands ?? []) : [];
   const commands = [...earlier, `npm run cli -- train ${argv.join(' ')}`];
+  const machine = report.name === 'webgpu' ? `${await webgpuAdapterName()}; ${describeMachine()}` : describeMachine();
   const save = async () => {
-    const files = encodeState(trainer.state());
+    const files = encodeState(await trainer.state());
     for (const [name, data] of Object.entries(files)) await writeFile(statePath(name as keyof StateFiles), data);
     const log: TrainingLog = {
       commands,
-      machine: describeMachine(),
+      machine,
       backend: report.name,
       config: trainer.config,
       options: trainer.options,
@@ -152,7 +154,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const startStep = trainer.step;
   const startWall = trainer.wallSeconds;
   while (!trainer.done) {
-    const e = trainer.trainStep();
+    const e = await trainer.trainStep();
     const perStep = (trainer.wallSeconds - startWall) / (trainer.step - startStep);
     const eta = perStep * (trainer.options.steps - trainer.step);
     const val = e.valLoss !== undefined ? ` val ${e.valLoss.toFixed(4)}` : '';

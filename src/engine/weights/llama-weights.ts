@@ -129,34 +129,38 @@ export function uploadWeights(ck: Checkpoint, opts: UploadOptions = {}): LlamaWe
 }
 
 /** [in, out] on the device back to checkpoint rows [out, in], split at the stacked boundaries. */
-function downloadRows(linear: Linear, sizes: number[]): Float32Array[] {
+async function downloadRows(linear: Linear, sizes: number[]): Promise<Float32Array[]> {
   const t = (linear as DenseLinear).weightT;
   const [inF, outF] = t.shape;
-  const data = t.dataSync() as Float32Array;
+  const data = (await t.data()) as Float32Array;
   const rows = new Float32Array(inF * outF);
   for (let i = 0; i < inF; i++) for (let o = 0; o < outF; o++) rows[o * inF + i] = data[i * outF + o];
   let at = 0;
   return sizes.map((n) => rows.slice(at * inF, (at += n) * inF));
 }
 
-/** The weights back in host memory, in checkpoint layout (to save what training produced). */
-export function downloadCheckpoint(w: LlamaWeights, c: LlamaConfig): Checkpoint {
-  const vec = (t: tf.Tensor1D) => Float32Array.from(t.dataSync());
-  const layers = w.blocks.map((b) => {
-    const [wq, wk, wv] = downloadRows(b.qkv, [c.dim, kvDim(c), kvDim(c)]);
-    const [w1, w3] = downloadRows(b.gateUp, [c.hiddenDim, c.hiddenDim]);
-    const [wo] = downloadRows(b.output, [c.dim]);
-    const [w2] = downloadRows(b.down, [c.dim]);
-    return { rmsAtt: vec(b.attentionNorm), wq, wk, wv, wo, rmsFfn: vec(b.ffnNorm), w1, w2, w3 };
-  });
-  const [classifier] = downloadRows(w.classifier, [c.vocabSize]);
-  const tokenEmbedding = w.tokenEmbedding.isTransposed ? classifier : Float32Array.from(w.tokenEmbedding.tensor.dataSync());
+/**
+ * The weights back in host memory, in checkpoint layout (to save what training produced). Reads
+ * are asynchronous: WebGPU cannot read back synchronously in Node or a worker.
+ */
+export async function downloadCheckpoint(w: LlamaWeights, c: LlamaConfig): Promise<Checkpoint> {
+  const vec = async (t: tf.Tensor) => Float32Array.from(await t.data());
+  const layers = [];
+  for (const b of w.blocks) {
+    const [wq, wk, wv] = await downloadRows(b.qkv, [c.dim, kvDim(c), kvDim(c)]);
+    const [w1, w3] = await downloadRows(b.gateUp, [c.hiddenDim, c.hiddenDim]);
+    const [wo] = await downloadRows(b.output, [c.dim]);
+    const [w2] = await downloadRows(b.down, [c.dim]);
+    layers.push({ rmsAtt: await vec(b.attentionNorm), wq, wk, wv, wo, rmsFfn: await vec(b.ffnNorm), w1, w2, w3 });
+  }
+  const [classifier] = await downloadRows(w.classifier, [c.vocabSize]);
+  const tokenEmbedding = w.tokenEmbedding.isTransposed ? classifier : await vec(w.tokenEmbedding.tensor);
   return {
     config: c,
     format: 'llama2c-v0',
     tokenEmbedding,
     layers,
-    rmsFinal: vec(w.finalNorm),
+    rmsFinal: await vec(w.finalNorm),
     classifier: w.tokenEmbedding.isTransposed ? null : classifier,
   };
 }
