@@ -17,6 +17,7 @@ import {
   type TokenizeResult,
   type GenerateRequestOptions,
 } from '../worker/protocol.ts';
+import type { TaskArgs, TaskName, TaskProgress, TaskResult } from '../worker/tasks/types.ts';
 import { loadSpecFor, type ModelSource } from './model-sources.ts';
 
 export type { EngineStatus, InspectResult, LoadedModel, TokenizeResult } from '../worker/protocol.ts';
@@ -41,6 +42,12 @@ export interface EngineClient {
   tokenize(text: string): Promise<TokenizeResult>;
   /** Display text of any token ids (beyond the contract; ForwardStepper names top logits with it). */
   pieces(ids: number[]): Promise<string[]>;
+  /** Runs a named job of src/worker/tasks on the loaded model; `stop` aborts it. */
+  task<N extends TaskName>(
+    name: N,
+    args: TaskArgs<N>,
+    onProgress?: (p: TaskProgress<N>) => void,
+  ): { result: Promise<TaskResult<N>>; stop(): void };
 }
 
 /** A failure the worker reported: `message` is for people, `code` (EngineError codes) for code. */
@@ -65,6 +72,7 @@ interface Pending {
   resolve(value: unknown): void;
   reject(e: Error): void;
   onToken?: (t: GeneratedToken) => void;
+  onProgress?: (data: unknown) => void;
 }
 
 const INITIAL_STATUS: EngineStatus = { state: 'idle', backend: null, backendReasons: [], model: null, progress: null, error: null };
@@ -122,14 +130,26 @@ class WorkerEngineClient implements EngineClient {
   }
 
   generate(opts: GenerateRequestOptions, onToken: (t: GeneratedToken) => void) {
+    return this.stoppable(() => this.send('generate', { options: opts }, { onToken }));
+  }
+
+  task<N extends TaskName>(name: N, args: TaskArgs<N>, onProgress?: (p: TaskProgress<N>) => void) {
+    return this.stoppable(() => {
+      const { id, promise } = this.send('task', { name, args }, { onProgress: onProgress as (data: unknown) => void });
+      return { id, promise: promise as Promise<TaskResult<N>> };
+    });
+  }
+
+  /** Sends after the model is loaded; `stop` works before and after the request is sent. */
+  private stoppable<T>(start: () => { id: number; promise: Promise<T> }): { result: Promise<T>; stop(): void } {
     let id: number | null = null;
     let stopped = false;
     const result = (async () => {
       await this.ensureLoaded();
-      const { id: sent, promise } = this.send('generate', { options: opts }, onToken);
-      id = sent;
-      if (stopped) this.port.postMessage({ type: 'stop', id: sent });
-      return promise;
+      const sent = start();
+      id = sent.id;
+      if (stopped) this.port.postMessage({ type: 'stop', id: sent.id });
+      return sent.promise;
     })();
     return {
       result,
@@ -162,11 +182,11 @@ class WorkerEngineClient implements EngineClient {
   private send<T extends keyof ResultOf>(
     type: T,
     body: DistributiveOmit<Extract<EngineRequest, { type: T }>, 'type' | 'id'>,
-    onToken?: (t: GeneratedToken) => void,
+    listeners: Pick<Pending, 'onToken' | 'onProgress'> = {},
   ): { id: number; promise: Promise<ResultOf[T]> } {
     const id = this.nextId++;
     const promise = new Promise<ResultOf[T]>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onToken });
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, ...listeners });
     });
     this.port.postMessage({ type, id, ...body } as EngineRequest);
     return { id, promise };
@@ -181,6 +201,10 @@ class WorkerEngineClient implements EngineClient {
     if (!pending) return;
     if (reply.type === 'token') {
       pending.onToken?.(reply.token);
+      return;
+    }
+    if (reply.type === 'progress') {
+      pending.onProgress?.(reply.data);
       return;
     }
     this.pending.delete(reply.id);

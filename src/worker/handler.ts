@@ -25,6 +25,8 @@ import {
   type TokenizeResult,
 } from './protocol.ts';
 import { openSpec, type OpenedSpec, type SourceDeps } from './sources.ts';
+import { TASKS } from './tasks/registry.ts';
+import type { TaskName } from './tasks/types.ts';
 
 export interface EngineDeps extends SourceDeps {
   /** Where the wasm backend finds its binaries (bundled with the site in the browser). */
@@ -41,8 +43,8 @@ export interface EngineState {
   backendReady: Promise<void> | null;
   /** The tail of the request queue. */
   queue: Promise<void>;
-  /** Abort controllers of generations, queued or running, by request id. */
-  readonly generations: Map<number, AbortController>;
+  /** Abort controllers of generations and tasks, queued or running, by request id. */
+  readonly cancellable: Map<number, AbortController>;
 }
 
 export function createEngineState(deps: EngineDeps): EngineState {
@@ -53,7 +55,7 @@ export function createEngineState(deps: EngineDeps): EngineState {
     backendChoice: 'auto',
     backendReady: null,
     queue: Promise.resolve(),
-    generations: new Map(),
+    cancellable: new Map(),
   };
 }
 
@@ -195,6 +197,21 @@ function pieces(state: EngineState, ids: number[]): string[] {
   });
 }
 
+async function runTask(state: EngineState, id: number, name: TaskName, args: unknown, signal: AbortSignal, post: Post) {
+  const load = TASKS[name] as (() => Promise<(ctx: unknown, args: unknown) => Promise<{ result: unknown; transfer?: Transferable[] }>>) | undefined;
+  if (!load) throw new Error(`unknown task "${String(name)}"`);
+  const run = await load();
+  return run(
+    {
+      model: () => requireModel(state),
+      signal,
+      progress: (data: unknown, transfer?: Transferable[]) => post({ type: 'progress', id, data }, transfer),
+      pause: state.deps.yieldToEventLoop ?? macrotask,
+    },
+    args,
+  );
+}
+
 /** Runs `work` after every earlier request, answering `done` or `error`. */
 function enqueue(state: EngineState, id: number, post: Post, work: () => Promise<{ result: unknown; transfer?: Transferable[] }>): Promise<void> {
   const run = async () => {
@@ -209,6 +226,24 @@ function enqueue(state: EngineState, id: number, post: Post, work: () => Promise
   return state.queue;
 }
 
+/** Like enqueue, with an abort signal registered now, so a stop sent while it waits in the queue counts. */
+function enqueueCancellable(
+  state: EngineState,
+  id: number,
+  post: Post,
+  work: (signal: AbortSignal) => Promise<{ result: unknown; transfer?: Transferable[] }>,
+): Promise<void> {
+  const controller = new AbortController();
+  state.cancellable.set(id, controller);
+  return enqueue(state, id, post, async () => {
+    try {
+      return await work(controller.signal);
+    } finally {
+      state.cancellable.delete(id);
+    }
+  });
+}
+
 /**
  * Handles one request; resolves once it has been answered (tests await this, the worker need not).
  * Never rejects: failures are answered as `error` messages.
@@ -216,7 +251,7 @@ function enqueue(state: EngineState, id: number, post: Post, work: () => Promise
 export function handleRequest(state: EngineState, msg: EngineRequest, post: Post): Promise<void> {
   switch (msg.type) {
     case 'stop':
-      state.generations.get(msg.id)?.abort();
+      state.cancellable.get(msg.id)?.abort();
       return Promise.resolve();
     case 'init':
       if (!state.backendReady) state.backendChoice = msg.backend;
@@ -226,18 +261,10 @@ export function handleRequest(state: EngineState, msg: EngineRequest, post: Post
       });
     case 'load':
       return enqueue(state, msg.id, post, async () => ({ result: await load(state, msg.spec, post) }));
-    case 'generate': {
-      // Registered now, so a stop that arrives while the request still waits in the queue counts.
-      const controller = new AbortController();
-      state.generations.set(msg.id, controller);
-      return enqueue(state, msg.id, post, async () => {
-        try {
-          return { result: await runGeneration(state, msg.id, msg.options, controller.signal, post) };
-        } finally {
-          state.generations.delete(msg.id);
-        }
-      });
-    }
+    case 'generate':
+      return enqueueCancellable(state, msg.id, post, async (signal) => ({ result: await runGeneration(state, msg.id, msg.options, signal, post) }));
+    case 'task':
+      return enqueueCancellable(state, msg.id, post, (signal) => runTask(state, msg.id, msg.name, msg.args, signal, post));
     case 'inspect':
       return enqueue(state, msg.id, post, async () => inspect(state, msg.prompt, msg.position));
     case 'tokenize':

@@ -7,6 +7,7 @@ import type { BackendName } from '../engine/backend.ts';
 import type { LlamaConfig } from '../engine/config.ts';
 import type { GeneratedToken, GenerateOptions, GenerationResult } from '../engine/generate.ts';
 import type { ForwardTrace } from '../engine/inspect.ts';
+import type { TaskName } from './tasks/types.ts';
 
 /** Mirrors BACKEND_ORDER (src/engine/backend.ts) without importing TF.js into the page. */
 export const BACKEND_NAMES = ['webgpu', 'webgl', 'wasm', 'cpu'] as const satisfies readonly BackendName[];
@@ -62,8 +63,10 @@ export type EngineRequest =
   | { type: 'init'; id: number; backend: BackendChoice }
   | { type: 'load'; id: number; spec: LoadSpec }
   | { type: 'generate'; id: number; options: GenerateRequestOptions }
-  /** Stops the generation whose request id is `id`; no answer of its own. */
+  /** Stops the generation or task whose request id is `id`; no answer of its own. */
   | { type: 'stop'; id: number }
+  /** A named job of src/worker/tasks (explorers, in-page training); answers `progress` while it runs. */
+  | { type: 'task'; id: number; name: TaskName; args: unknown }
   | { type: 'inspect'; id: number; prompt: string; position: number }
   | { type: 'tokenize'; id: number; text: string }
   /** Display text of token ids (e.g. the top logits), as `pieces` in InspectResult. */
@@ -82,12 +85,14 @@ export interface ResultOf {
   inspect: InspectResult;
   tokenize: TokenizeResult;
   pieces: string[];
+  task: unknown;
 }
 
 /** Worker → page. `status` is broadcast on every change; the rest answer one request. */
 export type EngineReply =
   | { type: 'status'; status: EngineStatus }
   | { type: 'token'; id: number; token: GeneratedToken }
+  | { type: 'progress'; id: number; data: unknown }
   | { type: 'done'; id: number; result: ResultOf[keyof ResultOf] }
   | { type: 'error'; id: number; message: string; code: string | null };
 

@@ -317,6 +317,19 @@ describe('engine client over an in-process port', () => {
     expect(client.status.state).toBe('ready');
   });
 
+  it('runs a named task with progress, stops it, and names an unknown task', async () => {
+    const { client } = connect();
+    const seen: number[] = [];
+    const full = client.task('count', { n: 5 }, (p) => seen.push(p));
+    expect(await full.result).toEqual({ counted: 5 });
+    expect(seen).toEqual([1, 2, 3, 4, 5]);
+    const stopped = client.task('count', { n: 10_000 }, (p) => p === 3 && stopped.stop());
+    const { counted } = await stopped.result;
+    expect(counted).toBeGreaterThanOrEqual(3);
+    expect(counted).toBeLessThan(10_000);
+    await expect(client.task('no-such-task' as 'count', { n: 1 }).result).rejects.toThrow(/unknown task "no-such-task"/);
+  });
+
   it('reads ?backend= from the page address', () => {
     expect(backendFromQuery('?backend=wasm')).toBe('wasm');
     expect(backendFromQuery('?backend=nonsense')).toBe('auto');
