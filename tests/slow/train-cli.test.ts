@@ -53,4 +53,25 @@ describe('train command', () => {
     expect(r.status).not.toBe(0);
     expect(r.stderr.trim()).toMatch(/^error: .*keeps its tokenizer/);
   });
+
+  it('continues a finished run from its weights (--init): one log, steps, tokens and time counted on', () => {
+    const first = JSON.parse(readFileSync(join(out, 'training-log.json'), 'utf8')) as TrainingLog;
+    const next = join(out, 'continued');
+    const args = ['train', '--init', out, '--data', data, '--val', data, '--steps', '2', '--batch', '2', '--eval-every', '2', '--eval-windows', '2', '--out', next];
+    const r = runCli(args);
+    expect(r.status).toBe(0);
+    const log = JSON.parse(readFileSync(join(next, 'training-log.json'), 'utf8')) as TrainingLog;
+    expect(log.entries.map((e) => e.step)).toEqual([1, 2, 3, 4, 5]);
+    expect(log.entries.slice(0, 3)).toEqual(first.entries);
+    const [end, after] = [first.entries[2], log.entries[3]];
+    expect(after.tokensSeen).toBe(end.tokensSeen + 2 * 16);
+    expect(after.wallSeconds).toBeGreaterThan(end.wallSeconds);
+    expect(log.continuedFrom).toMatchObject({ run: out, steps: 3, tokensSeen: end.tokensSeen, commands: first.commands });
+    expect(log.commands).toEqual([...first.commands, `npm run cli -- train ${args.slice(1).join(' ')}`]);
+    expect(readFileSync(join(next, 'tokenizer.bin'))).toEqual(readFileSync(join(out, 'tokenizer.bin')));
+    // The shape and the tokenizer are the earlier run's: options that would change them are refused.
+    const clash = runCli([...args.slice(0, -1), join(out, 'clash'), '--vocab-size', '300']);
+    expect(clash.status).not.toBe(0);
+    expect(clash.stderr.trim()).toMatch(/^error: --init .* drop --tokenizer/);
+  });
 });

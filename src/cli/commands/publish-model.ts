@@ -8,7 +8,7 @@ import { parameterCount } from '../../engine/params.ts';
 import { useNodeBackend } from '../../node/backend.ts';
 import { loadLlamaFiles, readFileOrFail } from '../../node/load-files.ts';
 import { describeMachine } from '../../node/machine.ts';
-import type { TrainingLog } from '../../train/training-log.ts';
+import { finalStep, type TrainingLog } from '../../train/training-log.ts';
 import { integerOption, parseOptions, requireOption } from '../args.ts';
 import { withCommas } from '../table.ts';
 
@@ -44,7 +44,7 @@ export async function publishModelCommand(argv: string[]): Promise<void> {
   const storyCount = integerOption(o.stories, 'stories', 40, 1);
   const log = JSON.parse(await readFileOrFail(join(run, 'training-log.json'), 'training run', 'utf8')) as TrainingLog;
   const last = log.entries.at(-1);
-  if (!last || last.step < log.options.steps) throw new EngineError('bad-argument', `--run ${run}: training stopped at step ${last?.step ?? 0} of ${log.options.steps}; finish it first`);
+  if (!last || last.step < finalStep(log)) throw new EngineError('bad-argument', `--run ${run}: training stopped at step ${last?.step ?? 0} of ${finalStep(log)}; finish it first`);
 
   const report = await useNodeBackend('wasm');
   const llama = await loadLlamaFiles(join(run, 'model.bin'), join(run, 'tokenizer.bin'));
@@ -79,7 +79,12 @@ function dataSection(log: TrainingLog): string {
     const origin = d.generatedBy ? `sampled by the project from a teacher model: \`${d.generatedBy}\`` : 'text as given';
     return `  - \`${d.file}\`: ${withCommas(d.stories)} complete stories, ${withCommas(d.bytes)} bytes, ${withCommas(d.tokens)} tokens; ${origin}`;
   });
-  return `- Training (${withCommas(log.trainTokens)} tokens in all):\n${files.join('\n')}\n${held}`;
+  const earlier = log.continuedFrom
+    ? `\n- Continued pretraining: steps 1–${withCommas(log.continuedFrom.steps)} are an earlier run (its commands are listed below, first) on ${
+        log.continuedFrom.data?.map((d) => `\`${d.file}\``).join(', ') ?? 'files its log does not list'
+      }; the run that continued it from those weights, with a new warmup and cosine schedule, trained on the files above.`
+    : '';
+  return `- Training (${withCommas(log.trainTokens)} tokens in all):\n${files.join('\n')}${earlier}\n${held}`;
 }
 
 function modelCard(log: TrainingLog, e: PublishedEvaluation): string {

@@ -16,7 +16,8 @@ import { completeStories } from '../../train/tokenizer/stories.ts';
 import { trainBpe } from '../../train/tokenizer/train-bpe.ts';
 import { toLlama2cBytes } from '../../train/tokenizer/write-llama2c.ts';
 import { PAPER_RECIPE, Trainer, type TrainOptions } from '../../train/trainer.ts';
-import type { DataSource, TrainingLog } from '../../train/training-log.ts';
+import { continueEntries, finalStep, type DataSource, type EarlierRun, type TrainingLog } from '../../train/training-log.ts';
+import { parseLlama2c } from '../../engine/checkpoint/llama2c.ts';
 import { integerOption, numberOption, parseOptions, requireOption } from '../args.ts';
 
 
@@ -43,6 +44,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     'eval-windows': { type: 'string' },
     'save-every': { type: 'string' },
     seed: { type: 'string' },
+    init: { type: 'string' },
     backend: { type: 'string', default: 'wasm' },
   });
   const out = requireOption(o.out, 'out');
@@ -67,8 +69,12 @@ export async function trainCommand(argv: string[]): Promise<void> {
   // Tokenizer: a resumed run keeps its own; otherwise given, or trained on the training stories.
   const statePath = (f: keyof StateFiles) => join(out, f);
   const resuming = existsSync(statePath('trainer.json'));
+  const init = resuming ? undefined : o.init;
+  if (init && (o.tokenizer || o['vocab-size'] || o.config || o.dim))
+    throw new EngineError('bad-argument', `--init ${init} continues that run's model with its tokenizer and shape: drop --tokenizer/--vocab-size/--config/--dim`);
   let tokenizerBytes: Uint8Array;
-  if (resuming) {
+  if (init) tokenizerBytes = await readFileOrFail(join(init, 'tokenizer.bin'), 'init run tokenizer');
+  else if (resuming) {
     if (o.tokenizer || o['vocab-size']) throw new EngineError('bad-argument', `${out} holds a run to resume, which keeps its tokenizer: drop --tokenizer/--vocab-size`);
     tokenizerBytes = await readFileOrFail(join(out, 'tokenizer.bin'), 'run tokenizer');
   } else if (o.tokenizer) tokenizerBytes = await readFileOrFail(o.tokenizer, 'tokenizer');
@@ -86,7 +92,23 @@ export async function trainCommand(argv: string[]): Promise<void> {
   }));
   const val = packStories(valStories.map((s) => tokenizer.encode(s)));
 
+  function newOptions(): TrainOptions {
+    return {
+      steps,
+      batchSize: integerOption(o.batch, 'batch', 8, 1),
+      peakLr: numberOption(o.lr, 'lr', 1e-3, 0),
+      warmupSteps: integerOption(o.warmup, 'warmup', Math.max(1, Math.round(steps / 20)), 0),
+      ...PAPER_RECIPE,
+      evalEvery: integerOption(o['eval-every'], 'eval-every', 50, 1),
+      evalWindows: integerOption(o['eval-windows'], 'eval-windows', 16, 1),
+      seed: integerOption(o.seed, 'seed', 1, 1),
+    };
+  }
+
   let trainer: Trainer;
+  // A continued run (--init) logs the earlier run's entries first; a resume reads them back.
+  let continuedFrom: EarlierRun | undefined;
+  let earlierEntries: TrainingLog['entries'] = [];
   if (resuming) {
     const state = decodeState({
       'model.bin': new Uint8Array(await readFile(statePath('model.bin'))),
@@ -97,6 +119,25 @@ export async function trainCommand(argv: string[]): Promise<void> {
       throw new EngineError('tokenizer-mismatch', `${out}/tokenizer.bin: vocabulary size: expected ${state.config.vocabSize} (the model's), got ${tokenizer.vocabSize}`);
     trainer = new Trainer({ ...state.options, steps }, state.checkpoint, train, val, state);
     process.stderr.write(`resuming ${out} at step ${state.step}\n`);
+  } else if (init) {
+    const earlierLog = JSON.parse(await readFileOrFail(join(init, 'training-log.json'), 'init run log', 'utf8')) as TrainingLog;
+    const last = earlierLog.entries.at(-1);
+    if (!last || last.step < finalStep(earlierLog)) throw new EngineError('bad-argument', `--init ${init}: that run stopped at step ${last?.step ?? 0} of ${finalStep(earlierLog)}; finish it first`);
+    const checkpoint = parseLlama2c(await readFileOrFail(join(init, 'model.bin'), 'init run model'), 'model.bin');
+    continuedFrom = {
+      run: init,
+      steps: last.step,
+      tokensSeen: last.tokensSeen,
+      wallSeconds: last.wallSeconds,
+      commands: earlierLog.commands,
+      machine: earlierLog.machine,
+      backend: earlierLog.backend,
+      options: earlierLog.options,
+      data: earlierLog.data,
+      ...(earlierLog.continuedFrom ? { continuedFrom: earlierLog.continuedFrom } : {}),
+    };
+    earlierEntries = earlierLog.entries;
+    trainer = new Trainer(newOptions(), checkpoint, train, val);
   } else {
     const shape: Omit<ShapeOptions, 'vocabSize'> = o.config
       ? (TRAIN_CONFIGS[o.config] ??
@@ -113,22 +154,18 @@ export async function trainCommand(argv: string[]): Promise<void> {
     const config = llamaShape({ ...shape, vocabSize: tokenizer.vocabSize });
     if (config.dim % config.nHeads || config.nHeads % config.nKvHeads || (config.dim / config.nHeads) % 2)
       throw new EngineError('bad-argument', `dim ${config.dim}, heads ${config.nHeads}, kv heads ${config.nKvHeads}: heads must divide dim into even head sizes and kv heads must divide heads`);
-    const options: TrainOptions = {
-      steps,
-      batchSize: integerOption(o.batch, 'batch', 8, 1),
-      peakLr: numberOption(o.lr, 'lr', 1e-3, 0),
-      warmupSteps: integerOption(o.warmup, 'warmup', Math.max(1, Math.round(steps / 20)), 0),
-      ...PAPER_RECIPE,
-      evalEvery: integerOption(o['eval-every'], 'eval-every', 50, 1),
-      evalWindows: integerOption(o['eval-windows'], 'eval-windows', 16, 1),
-      seed: integerOption(o.seed, 'seed', 1, 1),
-    };
+    const options = newOptions();
     trainer = new Trainer(options, initialCheckpoint(config, options.seed), train, val);
   }
   const saveEvery = integerOption(o['save-every'], 'save-every', 100, 1);
   const logPath = join(out, 'training-log.json');
-  const earlier = resuming && existsSync(logPath) ? ((JSON.parse(await readFile(logPath, 'utf8')) as Partial<TrainingLog>).commands ?? []) : [];
-  const commands = [...earlier, `npm run cli -- train ${argv.join(' ')}`];
+  const previousLog = resuming && existsSync(logPath) ? (JSON.parse(await readFile(logPath, 'utf8')) as Partial<TrainingLog>) : {};
+  if (previousLog.continuedFrom) {
+    continuedFrom = previousLog.continuedFrom;
+    const upTo = continuedFrom.steps;
+    earlierEntries = (previousLog.entries ?? []).filter((e) => e.step <= upTo);
+  }
+  const commands = [...(previousLog.commands ?? continuedFrom?.commands ?? []), `npm run cli -- train ${argv.join(' ')}`];
   const machine = report.name === 'webgpu' ? `${await webgpuAdapterName()}; ${describeMachine()}` : describeMachine();
   const save = async () => {
     const files = encodeState(await trainer.state());
@@ -142,7 +179,8 @@ export async function trainCommand(argv: string[]): Promise<void> {
       data,
       trainTokens: train.length,
       valTokens: val.length,
-      entries: trainer.log,
+      entries: [...earlierEntries, ...continueEntries(continuedFrom, trainer.log)],
+      ...(continuedFrom ? { continuedFrom } : {}),
     };
     await writeFile(logPath, `${JSON.stringify(log, null, 1)}\n`);
   };
