@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatDifference, formatScore, pairsToShow } from '../../components/widgets/rope/view.ts';
 import { beyondContext, scoreByDistance } from '../../src/explorers/rope/distance.ts';
 import { norm, pairFacts, relativeScore, rotate, ropeFrequencies, ropeScore } from '../../src/explorers/rope/geometry.ts';
 import { keyOf, kvHeadOf, queryOf, type RopeQk } from '../../src/explorers/rope/qk.ts';
@@ -88,6 +89,22 @@ describe('rope geometry on its own', () => {
       expect(f.turnsInContext).toBeCloseTo((255 * f.frequency) / (2 * Math.PI), 12);
     }
     expect(facts[0].turnsInContext).toBeGreaterThan(facts[7].turnsInContext);
+  });
+});
+
+describe('rope explorer view helpers', () => {
+  it('draws every pair of a small head, and an even spread with both ends of a large one', () => {
+    expect(pairsToShow(8)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    const wide = pairsToShow(64);
+    expect(wide).toHaveLength(12);
+    expect([wide[0], wide[11]]).toEqual([0, 63]);
+    for (let i = 1; i < wide.length; i++) expect(wide[i] - wide[i - 1]).toBeGreaterThanOrEqual(5);
+  });
+
+  it('prints scores with a true minus sign and differences in scientific notation', () => {
+    expect(formatScore(-0.5152712)).toBe('−0.515271');
+    expect(formatDifference(0)).toBe('0');
+    expect(formatDifference(-2.2e-16)).toBe('−2.2e−16');
   });
 });
 
