@@ -38,8 +38,8 @@ afterAll(async () => {
 
 /**
  * Lets the page reach the state a reader sees: charts drawn, islands hydrated, a model that
- * started loading loaded (or failed, which the panel shows), the stepper done computing; then
- * back to the top.
+ * started loading loaded (or failed, which the panel shows), the stepper and the RoPE explorer done
+ * computing; then back to the top.
  */
 async function settle(page: Page): Promise<void> {
   await drawCharts(page);
@@ -50,6 +50,13 @@ async function settle(page: Page): Promise<void> {
     await expect
       .poll(async () => (await stepper.getAttribute('data-position')) !== null && (await stepper.getAttribute('data-busy')) === 'false', { timeout: 240_000 })
       .toBe(true);
+  }
+  const rope = page.getByTestId('rope-explorer');
+  if (await rope.count()) {
+    await expect
+      .poll(async () => (await rope.getAttribute('data-prompt')) !== null && (await rope.getAttribute('data-busy')) === 'false', { timeout: 240_000 })
+      .toBe(true);
+    await expect.poll(() => page.getByTestId('rope-plot').getAttribute('data-state'), { timeout: 30_000 }).toBe('drawn');
   }
   await page.evaluate(() => scrollTo(0, 0));
 }

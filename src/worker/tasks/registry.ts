@@ -9,4 +9,5 @@ type Runner<N extends TaskName> = (ctx: TaskContext<TaskProgress<N>>, args: Task
 
 export const TASKS: { [N in TaskName]: () => Promise<Runner<N>> } = {
   count: async () => (await import('./count.ts')).count,
+  'rope-qk': async () => (await import('./rope-qk.ts')).ropeQk,
 };
