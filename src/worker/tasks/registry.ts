@@ -9,4 +9,8 @@ type Runner<N extends TaskName> = (ctx: TaskContext<TaskProgress<N>>, args: Task
 
 export const TASKS: { [N in TaskName]: () => Promise<Runner<N>> } = {
   count: async () => (await import('./count.ts')).count,
+  'train-start': async () => (await import('./train.ts')).trainStart,
+  'train-steps': async () => (await import('./train.ts')).trainSteps,
+  'train-sample': async () => (await import('./train.ts')).trainSample,
+  'train-stop': async () => (await import('./train.ts')).trainStop,
 };
