@@ -10,4 +10,8 @@ type Runner<N extends TaskName> = (ctx: TaskContext<TaskProgress<N>>, args: Task
 export const TASKS: { [N in TaskName]: () => Promise<Runner<N>> } = {
   count: async () => (await import('./count.ts')).count,
   'rope-qk': async () => (await import('./rope-qk.ts')).ropeQk,
+  'train-start': async () => (await import('./train.ts')).trainStart,
+  'train-steps': async () => (await import('./train.ts')).trainSteps,
+  'train-sample': async () => (await import('./train.ts')).trainSample,
+  'train-stop': async () => (await import('./train.ts')).trainStop,
 };

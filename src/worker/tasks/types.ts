@@ -5,12 +5,70 @@
  * while it works, and what it answers.
  */
 import type { RopeQk } from '../../explorers/rope/qk.ts';
+import type { LlamaConfig } from '../../engine/config.ts';
+import type { LogEntry, TrainOptions } from '../../train/trainer.ts';
+
+/** The shape of an in-page model; its vocabulary is the loaded model's tokenizer's. */
+export interface TrainShape {
+  dim: number;
+  nLayers: number;
+  nHeads: number;
+  nKvHeads: number;
+  seqLen: number;
+}
+
+/** What the reader may choose of a run; the rest of the recipe is the paper's (PAPER_RECIPE). */
+export type TrainChoices = Pick<TrainOptions, 'steps' | 'batchSize' | 'peakLr' | 'warmupSteps' | 'evalEvery' | 'evalWindows' | 'seed'>;
+
+export interface TrainStartArgs {
+  shape: TrainShape;
+  options: TrainChoices;
+  /** `<|endoftext|>`-separated stories: the training stream, and the validation stream. */
+  trainText: string;
+  valText: string;
+}
+
+/** A training session that lives in the worker until `train-stop` (or a newer `train-start`). */
+export interface TrainRun {
+  session: number;
+  config: LlamaConfig;
+  parameters: number;
+  options: TrainOptions;
+  tokenizer: string;
+  trainStories: number;
+  trainTokens: number;
+  valTokens: number;
+}
+
+/** One chunk of a run: the Trainer's log rows for the steps it ran. */
+export interface TrainChunk {
+  rows: LogEntry[];
+  step: number;
+  tokensSeen: number;
+  done: boolean;
+}
+
+export interface TrainSample {
+  /** The step the model had reached when it wrote this. */
+  step: number;
+  /** The prompt and its continuation. */
+  text: string;
+  newTokens: number;
+}
 
 export interface TaskTypes {
   /** Smoke task for the mechanism itself: counts to `n`, reporting each number. */
   count: { args: { n: number }; progress: number; result: { counted: number } };
   /** Chapter 3: every layer's pre-RoPE queries and keys of a prompt (one forward pass, no progress to report). */
   'rope-qk': { args: { prompt: string }; progress: never; result: RopeQk };
+  /** Builds a fresh model and its Trainer on the loaded model's tokenizer; reports tokenizing progress. */
+  'train-start': { args: TrainStartArgs; progress: { what: string; done: number; total: number }; result: TrainRun };
+  /** Runs optimizer steps until `maxSteps` or `budgetMs` (at least one), so other requests interleave. */
+  'train-steps': { args: { session: number; maxSteps: number; budgetMs: number }; progress: never; result: TrainChunk };
+  /** Generates from the model being trained, as it is now. */
+  'train-sample': { args: { session: number; prompt: string; steps: number; temperature: number; seed: number }; progress: never; result: TrainSample };
+  /** Frees the session's model and optimizer state. */
+  'train-stop': { args: { session: number }; progress: never; result: { stopped: boolean } };
 }
 
 export type TaskName = keyof TaskTypes;
