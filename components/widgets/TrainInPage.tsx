@@ -9,7 +9,7 @@
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import type { LogEntry } from '../../src/train/trainer.ts';
 import type { TrainingLog } from '../../src/train/training-log.ts';
-import type { TrainRun, TrainSample } from '../../src/worker/tasks/types.ts';
+import type { TrainRun, TrainSample } from '../../src/worker/tasks/train-types.ts';
 import { formatCount, percent } from '../../src/client/format.ts';
 import { useEngine } from '../../src/client/use-engine.ts';
 import { withBase } from '../../src/site/paths.ts';

@@ -17,7 +17,8 @@ import { PAPER_RECIPE, Trainer, type LogEntry } from '../../src/train/trainer.ts
 import { createEngineState, handleRequest, type EngineState } from '../../src/worker/handler.ts';
 import type { EngineReply, EngineRequest } from '../../src/worker/protocol.ts';
 import { fetchDownloader } from '../../src/worker/sources.ts';
-import type { TaskName, TrainChunk, TrainRun, TrainSample, TrainStartArgs } from '../../src/worker/tasks/types.ts';
+import type { TaskName } from '../../src/worker/tasks/types.ts';
+import type { TrainChunk, TrainRun, TrainSample, TrainStartArgs } from '../../src/worker/tasks/train-types.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const SITE = 'https://site.test/';

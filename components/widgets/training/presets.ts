@@ -4,7 +4,7 @@
  * vocabulary is the loaded model's tokenizer's, so the embedding table is often most of the model.
  */
 import { TRAIN_CONFIGS } from '../../../src/train/model-configs.ts';
-import type { TrainChoices, TrainShape } from '../../../src/worker/tasks/types.ts';
+import type { TrainChoices, TrainShape } from '../../../src/worker/tasks/train-types.ts';
 
 export interface TrainPreset {
   id: string;

@@ -3,7 +3,7 @@
  * (no TF.js), so the limits are the same wherever a run is started.
  */
 import { EngineError } from '../../engine/errors.ts';
-import type { TrainChoices, TrainShape } from './types.ts';
+import type { TrainChoices, TrainShape } from './train-types.ts';
 
 /**
  * Bounds that keep a run inside what a browser can hold and train at an interactive pace; the
