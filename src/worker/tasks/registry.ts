@@ -9,4 +9,8 @@ type Runner<N extends TaskName> = (ctx: TaskContext<TaskProgress<N>>, args: Task
 
 export const TASKS: { [N in TaskName]: () => Promise<Runner<N>> } = {
   count: async () => (await import('./count.ts')).count,
+  'reward-start': async () => (await import('./reward.ts')).rewardStart,
+  'reward-encode': async () => (await import('./reward.ts')).rewardEncode,
+  'reward-steps': async () => (await import('./reward.ts')).rewardSteps,
+  'reward-eval': async () => (await import('./reward.ts')).rewardEval,
 };
