@@ -65,7 +65,12 @@ export default function RewardTrainer() {
   const width = useWidth(canvas);
   const theme = useThemeVersion();
 
-  useEffect(() => getEngine().subscribe(setStatus), []);
+  /** False in the server-rendered HTML: the buttons work only once the island has hydrated. */
+  const [hydrated, setHydrated] = useState(false);
+  useEffect(() => {
+    setHydrated(true);
+    return getEngine().subscribe(setStatus);
+  }, []);
   const modelKey = status?.model ? `${status.model.name}|${status.model.parameters}|${status.model.tokenizerName}` : null;
   // Another model: the worker's run no longer matches it; the next Train starts afresh.
   useEffect(() => {
@@ -176,7 +181,7 @@ export default function RewardTrainer() {
   const trainLabel = canResume ? 'Resume' : phase === 'done' && runVariant === variantId ? 'Train more' : 'Train';
 
   return (
-    <section class="reward-widget" aria-label="Train a reward model" data-testid="reward-trainer" data-phase={phase} data-step={String(step)}>
+    <section class="reward-widget" aria-label="Train a reward model" data-testid="reward-trainer" data-hydrated={hydrated ? 'true' : 'false'} data-phase={phase} data-step={String(step)}>
       <p class="rw-status" role="status" data-testid="rt-engine">
         {engineLine(status)}
       </p>
@@ -209,7 +214,7 @@ export default function RewardTrainer() {
           <small id={`${id}-steps-help`}>{stepsValid ? `${STEP_CHUNK} steps per chunk, evaluated after each.` : `Enter a whole number from 1 to ${MAX_STEPS}.`}</small>
         </div>
         <div class="rw-buttons">
-          <button type="button" data-testid="rt-train" onClick={() => void train()} disabled={busy || !stepsValid || !status?.model}>
+          <button type="button" data-testid="rt-train" onClick={() => void train()} disabled={!hydrated || busy || !stepsValid}>
             {trainLabel}
           </button>
           <button type="button" data-testid="rt-stop" onClick={stop} disabled={!busy}>
@@ -222,7 +227,7 @@ export default function RewardTrainer() {
       </div>
 
       <div class="rw-progress" aria-live="polite" data-testid="rt-progress">
-        {phase === 'starting' && <p>Building the preference pairs…</p>}
+        {phase === 'starting' && <p>{status?.model ? 'Building the preference pairs…' : 'Loading the model first (see above)…'}</p>}
         {info && encoded < info.texts && (
           <p>
             <label for={`${id}-encode`}>
@@ -305,16 +310,16 @@ export default function RewardTrainer() {
               </tbody>
             </table>
           </div>
-          <figure class="rw-figure">
-            <div class="rw-chart" ref={canvas} data-testid="rt-histogram" />
-            <figcaption>
-              Reward differences of the held-out pairs. Solid line: a tie; dashed: the rating's margin in this run. Pairs right of the solid line are ranked
-              correctly.
-            </figcaption>
-          </figure>
         </>
       )}
-      {!evaluation && <div ref={canvas} />}
+      {/* Always in the page: the width observer keeps watching this one element. */}
+      <figure class="rw-figure" hidden={!evaluation}>
+        <div class="rw-chart" ref={canvas} data-testid="rt-histogram" />
+        <figcaption>
+          Reward differences of the held-out pairs. Solid line: a tie; dashed: the rating's margin in this run. Pairs right of the solid line are ranked
+          correctly.
+        </figcaption>
+      </figure>
 
       {info && (
         <details class="rw-examples">
