@@ -78,9 +78,10 @@ export default function RewardMargins() {
       <div class="rw-chart" ref={canvas} data-testid="rm-chart" />
       {chartError && <p class="rw-error" role="alert">The chart could not be drawn ({chartError}); the table has the numbers.</p>}
 
-      <div class="rw-table-wrap">
+      <p class="rw-note">The slope dL/dΔ = −σ(m − Δ) says how hard training still pushes the gap wider; m is the rating's margin.</p>
+      <div class="rw-table-wrap" role="region" aria-label="Loss and slope per rating" tabIndex={0}>
         <table class="rw-table" data-testid="rm-readout">
-          <caption>At Δ = {delta.toFixed(1)}: the loss, and its slope dL/dΔ = −σ(m − Δ) (how hard training still pushes the gap wider)</caption>
+          <caption>Loss and slope at Δ = {delta.toFixed(1)}</caption>
           <thead>
             <tr>
               <th scope="col">Rating</th>

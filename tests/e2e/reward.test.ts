@@ -13,7 +13,7 @@ import { rankingLoss, rankingLossSlope } from '../../src/train/reward/ranking-lo
 import type { Evaluation } from '../../src/train/reward/reward-run.ts';
 import { RATINGS } from '../../src/train/reward/ratings.ts';
 import { DEFAULT_HEAD_OPTIONS } from '../../src/train/reward/scalar-head.ts';
-import { chapterPath, ROOT, embeddedLlama, openSession, type Session } from './harness.ts';
+import { chapterPath, formatViolations, horizontalOverflow, ROOT, runAxe, screenshot, serious, useTheme, embeddedLlama, openSession, type Session } from './harness.ts';
 
 const SLUG = 'reward-modelling';
 /** Two of the page's 25-step chunks: a few seconds of head training after the encoding. */
@@ -124,6 +124,19 @@ describe('chapter 9 widgets (wasm)', () => {
       }
       await expect.poll(() => root.getByTestId('rt-histogram').locator('svg').count(), { timeout: 30_000 }).toBeGreaterThan(0);
       expect(await root.getByTestId('rt-error').count()).toBe(0);
+
+      // The trained state (results table, histogram, examples) is not on the page a11y.test.ts
+      // audits: check it here, in both themes, and at phone width.
+      await root.locator('details.rw-examples summary').click();
+      for (const theme of ['light', 'dark'] as const) {
+        await useTheme(v.page, theme);
+        const bad = serious(await runAxe(v.page));
+        expect(bad, formatViolations(`trained reward model, ${theme}`, bad)).toEqual([]);
+      }
+      await v.page.setViewportSize({ width: 375, height: 800 });
+      await expect.poll(() => horizontalOverflow(v.page)).toBe(0);
+      await root.scrollIntoViewIfNeeded();
+      await screenshot(v.page, 'reward-trainer-phone');
       expect(v.errors).toEqual([]);
     } finally {
       await v.close();

@@ -266,12 +266,13 @@ export default function RewardTrainer() {
 
       {evaluation && trainedWith && (
         <>
-          <div class="rw-table-wrap">
+          <p class="rw-note" data-testid="rt-summary">
+            This page's reward model on the held-out pairs after {evaluation.step} steps ({trainedWith.label.toLowerCase()}): loss{' '}
+            {evaluation.loss.toFixed(3)}, accuracy {percent(evaluation.accuracy)}%. Below, per rating, beside the paper's Table 8.
+          </p>
+          <div class="rw-table-wrap" role="region" aria-label="Accuracy per rating beside Table 8" tabIndex={0}>
             <table class="rw-table" data-testid="rt-accuracy" data-step={String(evaluation.step)} data-loss={String(evaluation.loss)} data-accuracy={String(evaluation.accuracy)}>
-              <caption>
-                Accuracy per rating (%): this page's reward model on held-out pairs after {evaluation.step} steps ({trainedWith.label.toLowerCase()}),
-                beside the paper's Table 8. Held-out loss {evaluation.loss.toFixed(3)}, overall accuracy {percent(evaluation.accuracy)}%.
-              </caption>
+              <caption>Accuracy per rating (%)</caption>
               <thead>
                 <tr>
                   <th scope="col">Model and test set</th>

@@ -14,6 +14,17 @@ const FONT = { fontSize: '12px', fontFamily: 'inherit', overflow: 'visible' } as
 
 const ratingDomain = RATINGS.map((r) => RATING_LABELS[r]);
 
+/**
+ * A panel's title inside its top-right corner: facet labels beside the panels would need a wide
+ * right margin that a phone does not have. Outlined in the page colour so bars behind stay legible.
+ */
+function panelTitles(Plot: Plot, titles: string[]) {
+  return Plot.text(
+    titles.map((t) => ({ t })),
+    { fy: 't', text: 't', frameAnchor: 'top-right', dx: -4, dy: 4, fontWeight: 600, fill: 'currentColor', stroke: 'var(--bg)', strokeWidth: 4, paintOrder: 'stroke' },
+  );
+}
+
 function ratingColour(colours: string[]) {
   return { type: 'ordinal', domain: ratingDomain, range: ratingDomain.map((_, i) => colours[i % colours.length]), legend: true } as const;
 }
@@ -36,16 +47,17 @@ export function lossChartOptions(Plot: Plot, { variants, delta, width, colours }
     height: 40 + variants.length * 190,
     style: FONT,
     marginLeft: 48,
-    marginRight: 24,
+    marginRight: 16,
     marginTop: 24,
     x: { domain: [DELTA_RANGE.from, DELTA_RANGE.to], label: 'reward difference Δ = r(chosen) − r(rejected) →', grid: true },
     y: { domain: [0, rankingLoss(DELTA_RANGE.from, Math.max(...variants.flatMap((v) => RATINGS.map((r) => v.margins[r]))))], label: '↑ loss', grid: true },
-    fy: { domain: variants.map((v) => v.label), label: null },
+    fy: { domain: variants.map((v) => v.label), label: null, axis: null },
     color: ratingColour(colours),
     marks: [
       Plot.ruleX([delta], { stroke: 'currentColor', strokeDasharray: '4 3' }),
       Plot.line(curves, { x: 'delta', y: 'loss', z: 'label', stroke: 'label', fy: 'variant', strokeWidth: 2 }),
       Plot.dot(marks, { x: 'delta', y: 'loss', fill: 'label', fy: 'variant', r: 4 }),
+      panelTitles(Plot, variants.map((v) => v.label)),
     ],
   };
 }
@@ -71,7 +83,7 @@ export function histogramOptions(Plot: Plot, { deltas, margins, width, colours }
     marginRight: 24,
     x: { domain: [lo, hi], nice: true, label: 'Δ on held-out pairs (right of 0: ranked correctly) →' },
     y: { label: '↑ pairs', grid: true, ticks: 3 },
-    fy: { domain: ratingDomain, label: null },
+    fy: { domain: ratingDomain, label: null, axis: null },
     color: ratingColour(colours),
     marks: [
       // Plot's types do not infer the mark options through binX here; these are RectY options.
@@ -79,6 +91,7 @@ export function histogramOptions(Plot: Plot, { deltas, margins, width, colours }
       Plot.ruleX([0], { stroke: 'currentColor' }),
       Plot.ruleX(marginRows, { x: 'margin', fy: 'label', stroke: 'currentColor', strokeDasharray: '4 3' }),
       Plot.ruleY([0]),
+      panelTitles(Plot, ratingDomain),
     ],
   };
 }

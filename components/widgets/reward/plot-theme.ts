@@ -46,16 +46,21 @@ export function useWidth(ref: { current: HTMLElement | null }): number {
   return width;
 }
 
-/** Plot's SVG as one labelled image (its inner aria labels are not allowed on an image's parts). */
+/**
+ * Plot's chart as one labelled image: the main SVG (beside a legend when there is one) gets the
+ * label; Plot's labels on inner groups are not allowed on an image's parts, and the legend's
+ * swatch SVGs only repeat the legend's text.
+ */
 export function asImage(node: Element, label: string): void {
-  const svg = node instanceof SVGSVGElement ? node : node.querySelector('svg');
-  if (!svg) return;
-  svg.setAttribute('role', 'img');
-  svg.setAttribute('aria-label', label);
-  svg.removeAttribute('aria-description');
-  for (const el of svg.querySelectorAll('[aria-label], [aria-description], [aria-hidden]')) {
+  const svg = node instanceof SVGSVGElement ? node : node.querySelector(':scope > svg');
+  for (const el of node.querySelectorAll('[aria-label], [aria-description], [aria-hidden]')) {
     el.removeAttribute('aria-label');
     el.removeAttribute('aria-description');
     el.removeAttribute('aria-hidden');
   }
+  for (const swatch of node.querySelectorAll('svg')) if (swatch !== svg) swatch.setAttribute('aria-hidden', 'true');
+  if (!svg) return;
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', label);
+  svg.removeAttribute('aria-description');
 }
