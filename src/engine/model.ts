@@ -29,6 +29,19 @@ export class LlamaModel {
    * one call (prefill); generation then calls it with one token per step.
    */
   forward(tokens: number[], start: number, cache: KVCache, probe?: Probe): tf.Tensor2D {
+    return tf.tidy(() => {
+      const logits = this.weights.classifier.apply(this.hidden(tokens, start, cache, probe));
+      probe?.record('logits', null, logits);
+      return logits;
+    });
+  }
+
+  /**
+   * Everything below the classifier: the final-RMSNorm hidden states of every position,
+   * [tokens, dim], with the same cache and probe behaviour as forward (which is the classifier
+   * applied to these). A reward model reads these instead of the logits (chapter 9).
+   */
+  hidden(tokens: number[], start: number, cache: KVCache, probe?: Probe): tf.Tensor2D {
     const c = this.config;
     const T = tokens.length;
     if (T === 0) throw new RangeError('forward needs at least one token');
@@ -81,10 +94,8 @@ export class LlamaModel {
         }
       });
       const normed = rmsNorm(x, this.weights.finalNorm, c.normEps);
-      const logits = this.weights.classifier.apply(normed);
       probe?.record('final_norm', null, normed);
-      probe?.record('logits', null, logits);
-      return logits;
+      return normed;
     });
   }
 

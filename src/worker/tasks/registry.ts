@@ -14,4 +14,8 @@ export const TASKS: { [N in TaskName]: () => Promise<Runner<N>> } = {
   'train-steps': async () => (await import('./train.ts')).trainSteps,
   'train-sample': async () => (await import('./train.ts')).trainSample,
   'train-stop': async () => (await import('./train.ts')).trainStop,
+  'reward-start': async () => (await import('./reward.ts')).rewardStart,
+  'reward-encode': async () => (await import('./reward.ts')).rewardEncode,
+  'reward-steps': async () => (await import('./reward.ts')).rewardSteps,
+  'reward-eval': async () => (await import('./reward.ts')).rewardEval,
 };

@@ -6,7 +6,11 @@
  */
 import type { RopeQk } from '../../explorers/rope/qk.ts';
 import type { TrainChunk, TrainRun, TrainSample, TrainStartArgs } from './train-types.ts';
-
+import type { PairOptions } from '../../train/reward/pairs.ts';
+import type { Evaluation, StepLog } from '../../train/reward/reward-run.ts';
+import type { Margins } from '../../train/reward/ratings.ts';
+import type { HeadOptions } from '../../train/reward/scalar-head.ts';
+import type { RewardStartResult } from './reward-types.ts';
 export interface TaskTypes {
   /** Smoke task for the mechanism itself: counts to `n`, reporting each number. */
   count: { args: { n: number }; progress: number; result: { counted: number } };
@@ -20,6 +24,15 @@ export interface TaskTypes {
   'train-sample': { args: { session: number; prompt: string; steps: number; temperature: number; seed: number }; progress: never; result: TrainSample };
   /** Frees the session's model and optimizer state. */
   'train-stop': { args: { session: number }; progress: never; result: { stopped: boolean } };
+  /** Chapter 9: a reward-model run on the loaded model (src/worker/tasks/reward.ts). */
+  'reward-start': {
+    args: { stories: string; margins: Margins; pairs?: Partial<PairOptions>; head?: Partial<HeadOptions> };
+    progress: never;
+    result: RewardStartResult;
+  };
+  'reward-encode': { args: { count: number }; progress: { encoded: number; total: number }; result: { encoded: number; total: number } };
+  'reward-steps': { args: { steps: number }; progress: never; result: { log: StepLog[]; step: number } };
+  'reward-eval': { args: Record<string, never>; progress: never; result: Evaluation };
 }
 
 export type TaskName = keyof TaskTypes;
