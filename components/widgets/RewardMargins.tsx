@@ -8,7 +8,7 @@ import { rankingLoss, rankingLossSlope } from '../../src/train/reward/ranking-lo
 import { RATING_LABELS, RATINGS } from '../../src/train/reward/ratings.ts';
 import { DELTA_RANGE, lossChartOptions } from './reward/charts.ts';
 import { marginVariants } from './reward/paper-margins.ts';
-import { asImage, chartColours, loadPlot, useThemeVersion, useWidth } from './reward/plot-theme.ts';
+import { asImage, chartColours, loadPlot, useChartFrame } from './plot.ts';
 import './reward/reward.css';
 
 const fmt = (x: number) => x.toFixed(3);
@@ -20,8 +20,7 @@ export default function RewardMargins() {
   const [shown, setShown] = useState<string>('both');
   const variants = shown === 'both' ? all : all.filter((v) => v.id === shown);
   const canvas = useRef<HTMLDivElement>(null);
-  const width = useWidth(canvas);
-  const theme = useThemeVersion();
+  const { width, theme } = useChartFrame(canvas);
   const [chartError, setChartError] = useState<string | null>(null);
 
   useEffect(() => {
@@ -31,7 +30,7 @@ export default function RewardMargins() {
     loadPlot()
       .then((Plot) => {
         if (!live) return;
-        const plot = Plot.plot(lossChartOptions(Plot, { variants, delta, width, colours: chartColours(el, RATINGS.length) }));
+        const plot = Plot.plot(lossChartOptions(Plot, { variants, delta, width, colours: chartColours(el).series }));
         asImage(
           plot,
           `Ranking loss against the reward difference for each rating, ${variants.map((v) => v.label).join(' and ')}; Δ = ${delta.toFixed(1)} marked. The table below gives the values.`,

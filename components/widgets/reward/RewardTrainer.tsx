@@ -16,7 +16,7 @@ import type { RewardStartResult } from '../../../src/worker/tasks/reward-types.t
 import { formatBytes } from '../calculator/format.ts';
 import { histogramOptions } from './charts.ts';
 import { table8Rows, trainingVariants } from './paper-margins.ts';
-import { asImage, chartColours, loadPlot, useThemeVersion, useWidth } from './plot-theme.ts';
+import { asImage, chartColours, loadPlot, useChartFrame } from '../plot.ts';
 import './reward.css';
 
 export const STORIES_PATH = 'data/tinystories-valid-240.txt';
@@ -62,8 +62,7 @@ export default function RewardTrainer() {
   const running = useRef<{ stop(): void } | null>(null);
   const stories = useRef<string | null>(null);
   const canvas = useRef<HTMLDivElement>(null);
-  const width = useWidth(canvas);
-  const theme = useThemeVersion();
+  const { width, theme } = useChartFrame(canvas);
 
   /** False in the server-rendered HTML: the buttons work only once the island has hydrated. */
   const [hydrated, setHydrated] = useState(false);
@@ -167,7 +166,7 @@ export default function RewardTrainer() {
     loadPlot()
       .then((Plot) => {
         if (!live) return;
-        const plot = Plot.plot(histogramOptions(Plot, { deltas: evaluation.deltas, margins: { ...trainedWith.margins }, width, colours: chartColours(el, RATINGS.length) }));
+        const plot = Plot.plot(histogramOptions(Plot, { deltas: evaluation.deltas, margins: { ...trainedWith.margins }, width, colours: chartColours(el).series }));
         asImage(plot, `Histograms of the reward difference on held-out pairs, one per rating, after ${evaluation.step} steps. The table gives each rating's accuracy and mean difference.`);
         el.replaceChildren(plot);
       })

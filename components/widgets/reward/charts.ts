@@ -5,7 +5,7 @@
 import { lossCurves, rankingLoss } from '../../../src/train/reward/ranking-loss.ts';
 import { RATING_LABELS, RATINGS, type Rating } from '../../../src/train/reward/ratings.ts';
 import type { MarginVariant } from './paper-margins.ts';
-import type { Plot } from './plot-theme.ts';
+import type { PlotModule as Plot } from '../plot.ts';
 
 /** The gaps the loss chart spans: wide enough to show the largest margin's elbow and a flat tail. */
 export const DELTA_RANGE = { from: -4, to: 6 } as const;

@@ -6,10 +6,8 @@
  */
 import { useEffect, useRef } from 'preact/hooks';
 import type { BeyondContext } from '../../../src/explorers/rope/distance.ts';
+import { loadPlot } from '../plot.ts';
 
-type Plot = typeof import('@observablehq/plot');
-let plotModule: Promise<Plot> | null = null;
-const loadPlot = (): Promise<Plot> => (plotModule ??= import('@observablehq/plot'));
 
 interface Props {
   curve: Float64Array;

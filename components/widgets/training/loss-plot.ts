@@ -3,8 +3,11 @@
  * run) and dots (validation loss) on one pair of axes, and a pointer tip with the exact values of
  * the nearest point. Each curve's marks carry the class `curve-<key>`, so tests can find them.
  */
-import type { PlotModule } from './plot.ts';
-import { formatTokens } from './plot.ts';
+import type { PlotModule } from '../plot.ts';
+
+/** Token counts on an axis: 4M, 250k, 512. */
+const compact = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 1 });
+export const formatTokens = (v: number): string => compact.format(v).replace('K', 'k');
 
 export interface CurvePoint {
   tokens: number;

@@ -1,17 +1,18 @@
 /**
- * Observable Plot for the training widgets, drawn the way the site's paper charts are
- * (src/site/chart-client.ts): Plot is loaded on first use, colours come from the page's CSS
- * variables, and a chart redraws when its box changes width or the colour theme switches.
+ * Observable Plot inside the Preact widgets, drawn the way the site's paper charts are
+ * (src/site/chart-client.ts): Plot is loaded once on first use, colours come from the page's CSS
+ * variables (--chart-N, --muted), and a chart redraws when its box changes width or the colour
+ * theme switches.
  */
-import { useEffect, useState } from 'preact/hooks';
 import type { RefObject } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
 
 export type PlotModule = typeof import('@observablehq/plot');
 
 let plotModule: Promise<PlotModule> | null = null;
 export const loadPlot = (): Promise<PlotModule> => (plotModule ??= import('@observablehq/plot'));
 
-/** The site's chart palette (--chart-1…) and text colours, as the element sees them now. */
+/** The site's chart palette (--chart-1…) and muted text colour, as the element sees them now. */
 export function chartColours(el: Element): { series: string[]; muted: string } {
   const style = getComputedStyle(el);
   const series: string[] = [];
@@ -23,8 +24,9 @@ export function chartColours(el: Element): { series: string[]; muted: string } {
 }
 
 /**
- * The width of `ref`'s box and a counter that changes with the colour theme: together, what a
- * chart's drawing effect depends on besides its data.
+ * The width of `ref`'s box and a counter that changes with the colour theme (the toggle's
+ * <html data-theme>, or the OS setting): together, what a chart's drawing effect depends on
+ * besides its data.
  */
 export function useChartFrame(ref: RefObject<HTMLElement>): { width: number; theme: number } {
   const [width, setWidth] = useState(0);
@@ -53,22 +55,20 @@ export function useChartFrame(ref: RefObject<HTMLElement>): { width: number; the
 }
 
 /**
- * One image with one name for assistive technology: Plot labels inner groups, which axe does not
- * allow inside an image (the same fix as the paper charts').
+ * Plot's chart as one labelled image: the main SVG (beside a legend when there is one) gets the
+ * label; Plot's labels on inner groups are not allowed inside an image (axe), and the legend's
+ * swatch SVGs only repeat the legend's text.
  */
-export function asImage(plot: Element, label: string): void {
-  const svg = plot instanceof SVGSVGElement ? plot : plot.querySelector('svg');
-  if (!svg) return;
-  svg.setAttribute('role', 'img');
-  svg.removeAttribute('aria-description');
-  svg.setAttribute('aria-label', label);
-  for (const el of svg.querySelectorAll('[aria-label], [aria-description], [aria-hidden]')) {
+export function asImage(node: Element, label: string): void {
+  const svg = node instanceof SVGSVGElement ? node : node.querySelector(':scope > svg');
+  for (const el of node.querySelectorAll('[aria-label], [aria-description], [aria-hidden]')) {
     el.removeAttribute('aria-label');
     el.removeAttribute('aria-description');
     el.removeAttribute('aria-hidden');
   }
+  for (const swatch of node.querySelectorAll('svg')) if (swatch !== svg) swatch.setAttribute('aria-hidden', 'true');
+  if (!svg) return;
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', label);
+  svg.removeAttribute('aria-description');
 }
-
-/** Token counts on an axis: 4M, 250k, 512. */
-const compact = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 1 });
-export const formatTokens = (v: number): string => compact.format(v).replace('K', 'k');
