@@ -6,7 +6,7 @@
  */
 import { useEffect, useId, useMemo, useRef, useState } from 'preact/hooks';
 import { getEngine, type EngineStatus, type InspectResult } from '../../src/client/engine-client.ts';
-import { formatBytes } from './calculator/format.ts';
+import { engineStatusLine } from './engine-status.ts';
 import { Equation } from './stepper/Equation.tsx';
 import { Heatmap } from './stepper/Heatmap.tsx';
 import { Legend } from './stepper/Legend.tsx';
@@ -27,18 +27,6 @@ const DEBOUNCE_MS = 300;
 const TOP_K = 10;
 
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
-
-function statusLine(status: EngineStatus | null, busy: boolean): string {
-  if (!status || status.state === 'idle') return 'Starting the engine…';
-  if (status.state === 'loading') {
-    const p = status.progress;
-    if (!p) return 'Loading the model…';
-    return `Loading ${p.what}: ${formatBytes(p.loaded)}${p.total ? ` of ${formatBytes(p.total)}` : ''}…`;
-  }
-  if (status.state === 'error' && !status.model) return `The model could not be loaded: ${status.error ?? 'unknown error'}`;
-  const model = status.model ? `${status.model.name} on ${status.backend ?? 'an unknown backend'}` : 'no model';
-  return busy ? `Running the forward pass (${model})…` : `Model: ${model}.`;
-}
 
 function shapeText(grid: Grid, step: string, length: number): string {
   if (step === 'attention_scores' || step === 'attention_probs') return `${grid.rows} heads × ${grid.cols} positions`;
@@ -166,7 +154,7 @@ export default function ForwardStepper() {
       data-position={trace ? String(trace.position) : undefined}
     >
       <p class="stepper-status" role="status" data-testid="stepper-status" data-state={status?.state ?? 'idle'}>
-        {statusLine(status, busy)}
+        {engineStatusLine(status, busy ? 'Running the forward pass' : null)}
       </p>
 
       <div class="stepper-prompt">

@@ -9,7 +9,7 @@ import { useEffect, useId, useMemo, useRef, useState } from 'preact/hooks';
 import { getEngine, type EngineStatus } from '../../src/client/engine-client.ts';
 import type { RopeQk } from '../../src/explorers/rope/qk.ts';
 import { kvHeadOf } from '../../src/explorers/rope/qk.ts';
-import { formatBytes } from './calculator/format.ts';
+import { engineStatusLine } from './engine-status.ts';
 import { DistancePlot } from './rope/DistancePlot.tsx';
 import { PairDials } from './rope/PairDials.tsx';
 import { CURVE_CONTEXTS, distanceView, formatDifference, formatScore, ropeView, type Selection } from './rope/view.ts';
@@ -20,18 +20,6 @@ const DEFAULT_PROMPT = 'Once upon a time, there was a little dog named Max. Max 
 const DEBOUNCE_MS = 300;
 
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
-
-function statusLine(status: EngineStatus | null, busy: boolean): string {
-  if (!status || status.state === 'idle') return 'Starting the engine…';
-  if (status.state === 'loading') {
-    const p = status.progress;
-    if (!p) return 'Loading the model…';
-    return `Loading ${p.what}: ${formatBytes(p.loaded)}${p.total ? ` of ${formatBytes(p.total)}` : ''}…`;
-  }
-  if (status.state === 'error' && !status.model) return `The model could not be loaded: ${status.error ?? 'unknown error'}`;
-  const model = status.model ? `${status.model.name} on ${status.backend ?? 'an unknown backend'}` : 'no model';
-  return busy ? `Running your prompt through the model to collect its queries and keys (${model})…` : `Model: ${model}.`;
-}
 
 /** The selection a fresh prompt starts with: last token's query against a key a few tokens back. */
 function initialSelection(qk: RopeQk, previous: Selection | null): Selection {
@@ -125,7 +113,7 @@ export default function RopeExplorer() {
       data-shift={sel ? String(sel.shift) : undefined}
     >
       <p class="rope-status" role="status" data-testid="rope-status" data-state={status?.state ?? 'idle'}>
-        {statusLine(status, busy)}
+        {engineStatusLine(status, busy ? 'Running your prompt through the model to collect its queries and keys' : null)}
       </p>
 
       <div class="rope-prompt">
