@@ -1,3 +1,5 @@
+import type { KvVariantMeasure } from '../../engine/kv-variant.ts';
+
 /**
  * The named jobs the engine worker runs beyond loading and generating: the concept explorers'
  * measurements and the in-page training runs. Types only, so the page can import them without
@@ -7,6 +9,12 @@
 export interface TaskTypes {
   /** Smoke task for the mechanism itself: counts to `n`, reporting each number. */
   count: { args: { n: number }; progress: number; result: { counted: number } };
+  /** Chapter 4: the loaded model mean-pooled to `kvHeads` key/value heads and measured (null: stopped). */
+  'kv-variant': {
+    args: { kvHeads: number; stories: string[]; prompt: string; steps: number };
+    progress: { kvHeads: number; storiesDone: number; stories: number };
+    result: KvVariantMeasure | null;
+  };
 }
 
 export type TaskName = keyof TaskTypes;
