@@ -18,6 +18,7 @@ import type { DecodeSetting } from '../../src/engine/decode-cost.ts';
 import { useEngine } from '../../src/client/use-engine.ts';
 import { formatBytes } from './calculator/format.ts';
 import { HeadDiagram } from './attention/HeadDiagram.tsx';
+import { Uptrain, type Uptrained } from './attention/Uptrain.tsx';
 import { PlotChart } from './attention/PlotChart.tsx';
 import { AXIS_LABEL, METRIC_LABEL, costPlot, qualityPlot, qualityPoints } from './attention/charts.ts';
 import { DEFAULT_STORIES, MAX_STORIES, SAMPLE_PROMPT, SAMPLE_STEPS, fetchValidationStories } from './attention/stories.ts';
@@ -83,10 +84,14 @@ export default function AttentionVariants() {
   const [measuredStories, setMeasuredStories] = useState(0);
   const current = useRef<{ stop(): void } | null>(null);
   const stopRequested = useRef(false);
+  const [measuredTexts, setMeasuredTexts] = useState<string[]>([]);
+  const [uptrained, setUptrained] = useState<Uptrained[]>([]);
+  const [uptraining, setUptraining] = useState(false);
 
   // Another model loaded: its results do not apply any more.
   useEffect(() => {
     setResults([]);
+    setUptrained([]);
     setProgress(null);
     if (run !== 'running' && run !== 'stopping') setRun('idle');
   }, [loadedKey]);
@@ -98,11 +103,12 @@ export default function AttentionVariants() {
   }, [engine]);
 
   const measure = async () => {
-    if (!engine || !('value' in stories) || run === 'running' || run === 'stopping') return;
+    if (!engine || !('value' in stories) || run === 'running' || run === 'stopping' || uptraining) return;
     stopRequested.current = false;
     setRun('running');
     setRunError(null);
     setResults([]);
+    setUptrained([]);
     setProgress(null);
     try {
       await engine.ensureLoaded();
@@ -111,6 +117,7 @@ export default function AttentionVariants() {
       const counts = poolableKvHeads(model.config);
       const texts = await fetchValidationStories(stories.value);
       setMeasuredStories(texts.length);
+      setMeasuredTexts(texts);
       for (const [i, g] of counts.entries()) {
         if (stopRequested.current) break;
         setProgress({ kvHeads: g, variant: i + 1, variants: counts.length, storiesDone: 0, stories: texts.length });
@@ -140,7 +147,15 @@ export default function AttentionVariants() {
   const busy = run === 'running' || run === 'stopping';
   const original = results.find((r) => r.kvHeads === r.originalKvHeads);
   const resultLabel = (m: KvVariantMeasure) => variantLabel(m.nHeads, m.kvHeads);
-  const quality = qualityPoints(results, resultLabel);
+  const quality = [
+    ...qualityPoints(results, resultLabel),
+    ...uptrained.map((u) => ({
+      label: `${variantLabel(u.nHeads, u.kvHeads)} + ${u.steps} steps`,
+      kvBytesPerToken: results.find((r) => r.kvHeads === u.kvHeads)?.kvBytesPerToken ?? 0,
+      bitsPerByte: u.bitsPerByte,
+      uptrained: true,
+    })),
+  ];
   const families = [...new Set(PRESETS.map((p) => p.family))];
 
   return (
@@ -327,7 +342,7 @@ export default function AttentionVariants() {
           aria-describedby={'error' in stories ? `${id}-stories-error` : undefined}
           onInput={(e) => setStoriesText(e.currentTarget.value)}
         />
-        <button type="button" data-testid="attn-measure" disabled={busy || !engine || !('value' in stories)} onClick={() => void measure()}>
+        <button type="button" data-testid="attn-measure" disabled={busy || uptraining || !engine || !('value' in stories)} onClick={() => void measure()}>
           Measure every variant
         </button>
         <button type="button" data-testid="attn-stop" disabled={run !== 'running'} onClick={stop}>
@@ -419,6 +434,43 @@ export default function AttentionVariants() {
               dataKey={JSON.stringify(quality)}
               label={`Bits per byte against KV-cache bytes per token for the pooled variants: ${quality.map((q) => `${q.label} ${q.bitsPerByte.toFixed(3)}`).join('; ')}.`}
             />
+          )}
+          {engine && !busy && (
+            <Uptrain
+              engine={engine}
+              measured={results}
+              stories={measuredTexts}
+              disabled={busy}
+              onBusy={setUptraining}
+              onResult={(u) => setUptrained((list) => [...list, u])}
+            />
+          )}
+          {uptrained.length > 0 && (
+            <div class="attn-table-wrap" tabIndex={0} role="region" aria-label="Uptrained variants">
+              <table class="attn-table" data-testid="attn-uptrained">
+                <caption>Uptrained variants, on the same validation stories</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Variant</th>
+                    <th scope="col">Steps</th>
+                    <th scope="col">Bits per byte, pooled</th>
+                    <th scope="col">After uptraining</th>
+                    {original && <th scope="col">As trained</th>}
+                  </tr>
+                </thead>
+                <tbody>
+                  {uptrained.map((u, i) => (
+                    <tr key={i} data-testid="attn-uptrained-row" data-kv-heads={u.kvHeads} data-steps={u.steps} data-bits-per-byte={u.bitsPerByte} data-pooled-bits-per-byte={u.pooledBitsPerByte}>
+                      <th scope="row">{variantLabel(u.nHeads, u.kvHeads)}</th>
+                      <td>{u.steps}</td>
+                      <td>{u.pooledBitsPerByte.toFixed(4)}</td>
+                      <td>{u.bitsPerByte.toFixed(4)}</td>
+                      {original && <td>{original.bitsPerByte.toFixed(4)}</td>}
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
           )}
           <h4 class="attn-subheading">Greedy samples (prompt “{SAMPLE_PROMPT}”)</h4>
           <dl class="attn-samples" data-testid="attn-samples">

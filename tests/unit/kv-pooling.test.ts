@@ -206,6 +206,7 @@ describe('the kv-variant task in the engine worker', () => {
 
       const bad = await send({ type: 'task', name: 'kv-variant', args: { ...args, kvHeads: 3 } });
       expect(bad.reply).toMatchObject({ type: 'error', message: expect.stringMatching(/cannot pool \d+ key\/value heads into 3/) });
+
     } finally {
       embedded.dispose();
     }

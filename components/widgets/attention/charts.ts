@@ -45,6 +45,8 @@ export function costPlot(points: CostPoint[], variants: string[], axis: CostAxis
 
 export interface QualityPoint {
   label: string;
+  /** Pooled and then trained further: drawn as a dot off the line through the pooled variants. */
+  uptrained?: boolean;
   kvBytesPerToken: number;
   bitsPerByte: number;
 }
@@ -66,7 +68,7 @@ export function qualityPlot(points: QualityPoint[]): BuildPlot {
     y: { label: '↑ bits per byte (lower is better)', grid: true, nice: true, insetTop: 8 },
     color: { domain: points.map((p) => p.label), range: colours },
     marks: [
-      Plot.line(points, { x: 'kvBytesPerToken', y: 'bitsPerByte', stroke: 'currentColor', strokeOpacity: 0.35 }),
+      Plot.line(points.filter((p) => !p.uptrained), { x: 'kvBytesPerToken', y: 'bitsPerByte', stroke: 'currentColor', strokeOpacity: 0.35 }),
       Plot.dot(points, { x: 'kvBytesPerToken', y: 'bitsPerByte', fill: 'label', r: 5, tip: true, title: (p: QualityPoint) => `${p.label}: ${p.bitsPerByte.toFixed(4)} bits per byte` }),
     ],
   });

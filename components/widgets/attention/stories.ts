@@ -20,9 +20,17 @@ export function splitStoriesText(text: string): string[] {
     .filter((s) => s.length > 0);
 }
 
-export async function fetchValidationStories(count: number): Promise<string[]> {
-  const url = withBase(VALIDATION_FILE);
+/** Uptraining text: the project's teacher-sampled stories, never the validation stories. */
+export const TRAINING_FILE = 'data/teacher-stories.txt';
+
+async function fetchStories(file: string, what: string): Promise<string[]> {
+  const url = withBase(file);
   const res = await fetch(url);
-  if (!res.ok) throw new Error(`the validation stories (${url}) could not be loaded: ${res.status} ${res.statusText}`);
-  return splitStoriesText(await res.text()).slice(0, count);
+  if (!res.ok) throw new Error(`the ${what} (${url}) could not be loaded: ${res.status} ${res.statusText}`);
+  return splitStoriesText(await res.text());
 }
+
+export const fetchValidationStories = async (count: number): Promise<string[]> =>
+  (await fetchStories(VALIDATION_FILE, 'validation stories')).slice(0, count);
+
+export const fetchTrainingStories = (): Promise<string[]> => fetchStories(TRAINING_FILE, 'training stories');

@@ -10,4 +10,5 @@ type Runner<N extends TaskName> = (ctx: TaskContext<TaskProgress<N>>, args: Task
 export const TASKS: { [N in TaskName]: () => Promise<Runner<N>> } = {
   count: async () => (await import('./count.ts')).count,
   'kv-variant': async () => (await import('./kv-variant.ts')).kvVariant,
+  'kv-uptrain': async () => (await import('./kv-uptrain.ts')).kvUptrain,
 };

@@ -15,6 +15,19 @@ export interface TaskTypes {
     progress: { kvHeads: number; storiesDone: number; stories: number };
     result: KvVariantMeasure | null;
   };
+  /**
+   * Chapter 4: uptrains a pooled variant a few steps per request (`start` begins a run, from the
+   * loaded model pooled to `kvHeads`); `evaluate` (stories) measures bits per byte afterwards.
+   */
+  'kv-uptrain': {
+    args: {
+      start?: { kvHeads: number; totalSteps: number; trainStories: string[]; batchSize?: number };
+      steps: number;
+      evaluate?: string[];
+    };
+    progress: { kvHeads: number; step: number; totalSteps: number; trainLoss: number };
+    result: { kvHeads: number; step: number; totalSteps: number; trainLosses: number[]; bitsPerByte: number | null };
+  };
 }
 
 export type TaskName = keyof TaskTypes;
