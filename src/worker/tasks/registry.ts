@@ -18,4 +18,6 @@ export const TASKS: { [N in TaskName]: () => Promise<Runner<N>> } = {
   'reward-encode': async () => (await import('./reward.ts')).rewardEncode,
   'reward-steps': async () => (await import('./reward.ts')).rewardSteps,
   'reward-eval': async () => (await import('./reward.ts')).rewardEval,
+  'kv-variant': async () => (await import('./kv-variant.ts')).kvVariant,
+  'kv-uptrain': async () => (await import('./kv-uptrain.ts')).kvUptrain,
 };

@@ -4,6 +4,7 @@
  * pulling TensorFlow.js into its bundle. Each entry: what the page sends, what the worker reports
  * while it works, and what it answers.
  */
+import type { KvVariantMeasure } from '../../engine/kv-variant.ts';
 import type { RopeQk } from '../../explorers/rope/qk.ts';
 import type { TrainChunk, TrainRun, TrainSample, TrainStartArgs } from './train-types.ts';
 import type { PairOptions } from '../../train/reward/pairs.ts';
@@ -11,6 +12,7 @@ import type { Evaluation, StepLog } from '../../train/reward/reward-run.ts';
 import type { Margins } from '../../train/reward/ratings.ts';
 import type { HeadOptions } from '../../train/reward/scalar-head.ts';
 import type { RewardStartResult } from './reward-types.ts';
+
 export interface TaskTypes {
   /** Smoke task for the mechanism itself: counts to `n`, reporting each number. */
   count: { args: { n: number }; progress: number; result: { counted: number } };
@@ -33,6 +35,25 @@ export interface TaskTypes {
   'reward-encode': { args: { count: number }; progress: { encoded: number; total: number }; result: { encoded: number; total: number } };
   'reward-steps': { args: { steps: number }; progress: never; result: { log: StepLog[]; step: number } };
   'reward-eval': { args: Record<string, never>; progress: never; result: Evaluation };
+  /** Chapter 4: the loaded model mean-pooled to `kvHeads` key/value heads and measured (null: stopped). */
+  'kv-variant': {
+    args: { kvHeads: number; stories: string[]; prompt: string; steps: number };
+    progress: { kvHeads: number; storiesDone: number; stories: number };
+    result: KvVariantMeasure | null;
+  };
+  /**
+   * Chapter 4: uptrains a pooled variant a few steps per request (`start` begins a run, from the
+   * loaded model pooled to `kvHeads`); `evaluate` (stories) measures bits per byte afterwards.
+   */
+  'kv-uptrain': {
+    args: {
+      start?: { kvHeads: number; totalSteps: number; trainStories: string[]; batchSize?: number };
+      steps: number;
+      evaluate?: string[];
+    };
+    progress: { kvHeads: number; step: number; totalSteps: number; trainLoss: number };
+    result: { kvHeads: number; step: number; totalSteps: number; trainLosses: number[]; bitsPerByte: number | null };
+  };
 }
 
 export type TaskName = keyof TaskTypes;
