@@ -80,17 +80,6 @@ describe('stepper: navigation', () => {
     expect(prevLayer(steps, 0)).toBe(0);
   });
 
-  it('maps the listed keys', () => {
-    expect(KEY_ACTIONS).toMatchObject({
-      ArrowRight: 'next',
-      j: 'next',
-      ArrowLeft: 'prev',
-      k: 'prev',
-      ']': 'next-layer',
-      '[': 'prev-layer',
-    });
-  });
-
   it('keeps the reader on the same step when the trace changes', () => {
     const fewer = refs(2);
     expect(carryOver({ step: 'v', layer: 1 }, 99, fewer)).toBe(at(fewer, 'v', 1));
