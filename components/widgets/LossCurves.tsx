@@ -184,7 +184,8 @@ function RunCaption({ log }: { log: TrainingLog }) {
       {' '}
       Source: <code>{TRAINING_LOG_PATH}</code>, the log the project’s trainer wrote: {formatCount(run.steps)} steps, {formatCount(run.tokens)} tokens seen in
       batches of {log.options.batchSize} windows of {c.seqLen} tokens, a {c.dim}-wide, {c.nLayers}-layer model with a {formatCount(c.vocabSize)}-token
-      vocabulary, trained on the {run.backend} backend on {run.machine}.
+      vocabulary, trained on the {run.backend} backend on {run.machine}
+      {log.continuedFrom ? `, in two runs: the second continued from the first one's weights after step ${formatCount(log.continuedFrom.steps)}` : ''}.
     </span>
   );
 }

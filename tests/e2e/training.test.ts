@@ -58,6 +58,7 @@ describe('loss curves of the embedded model (chapter 5)', () => {
       expect(caption).toContain(`${count.format(last.tokensSeen)} tokens`);
       expect(caption).toContain(log.backend);
       expect(caption).toContain(log.machine);
+      if (log.continuedFrom) expect(caption).toContain(`continued from the first one's weights after step ${count.format(log.continuedFrom.steps)}`);
 
       // Zoom into the first half, then start a quarter of the way in.
       const mid = Math.floor((entries.length - 1) / 2);
