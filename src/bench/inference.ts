@@ -23,18 +23,20 @@ export async function benchInference(backend: BackendName, model: string, tokeni
 
   // Prefill: one batched forward over `steps` prompt tokens (a generated story, so real text).
   const story = (await generateAll(llama, { prompt: '', steps, temperature: 0, seed: 1 })).tokens;
-  const prefill = () => {
+  // Read back asynchronously: WebGPU in Node cannot read synchronously.
+  const prefill = async () => {
     const cache = llama.newCache();
     const t0 = performance.now();
     const logits = llama.model.forward(story, 0, cache);
-    logits.dataSync();
+    await logits.data();
     const ms = performance.now() - t0;
     logits.dispose();
     cache.dispose();
     return (story.length * 1000) / ms;
   };
-  prefill();
-  const prefillRuns = Array.from({ length: repeats }, prefill);
+  await prefill();
+  const prefillRuns: number[] = [];
+  for (let i = 0; i < repeats; i++) prefillRuns.push(await prefill());
 
   // Kernel launches of one decode step at position 1.
   const cache = llama.newCache();
