@@ -224,9 +224,16 @@ export function builtText(path: string): string {
  */
 export async function scrollThrough(page: Page): Promise<void> {
   await page.evaluate(async () => {
-    const frame = () => new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok)));
+    // Two frames, or 250 ms when the compositor stalls (seen once in CI with SwiftShader busy
+    // compiling a widget's WebGPU shaders): the walk must not wait on rendering forever.
+    const frame = () =>
+      new Promise((ok) => {
+        requestAnimationFrame(() => requestAnimationFrame(ok));
+        setTimeout(ok, 250);
+      });
     const step = Math.max(200, Math.floor(innerHeight * 0.8));
-    for (let y = 0; y < document.documentElement.scrollHeight; y += step) {
+    // At most 400 steps, should a widget keep growing the page as it is scrolled.
+    for (let y = 0, n = 0; y < document.documentElement.scrollHeight && n < 400; y += step, n++) {
       scrollTo(0, y);
       await frame();
     }
