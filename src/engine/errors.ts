@@ -12,6 +12,10 @@ export type EngineErrorCode =
   | 'tokenizer-format'
   | 'tokenizer-mismatch'
   | 'backend-unavailable'
+  | 'gguf-format'
+  | 'gguf-unsupported'
+  | 'weights-incomplete'
+  | 'out-of-memory'
   | 'bad-argument'
   | 'aborted';
 
