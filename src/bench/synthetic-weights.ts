@@ -54,7 +54,8 @@ export function* syntheticTensors(config: LlamaConfig, format: SyntheticFormat, 
   let index = 0;
   const matrix = (name: HostTensor['name'], rows: number, cols: number): HostTensor => {
     const next = xorshift(seed * 7919 + ++index);
-    const value = format === 'f32' ? randomFloat(rows, cols, next) : randomQuantized(format, rows, cols, next);
+    // Rows that do not split into 32-blocks stay float32, as llama.cpp leaves them (stories260K's w2).
+    const value = format === 'f32' || cols % BLOCK !== 0 ? randomFloat(rows, cols, next) : randomQuantized(format, rows, cols, next);
     return { name, shape: [rows, cols], value };
   };
   const ones = (name: HostTensor['name']): HostTensor => ({ name, shape: [c.dim], value: new Float32Array(c.dim).fill(1) });

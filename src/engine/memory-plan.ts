@@ -114,7 +114,9 @@ export function uniformTensors(config: LlamaConfig, matrices: StorageFormat): Pl
   const kv = kvDim(c);
   const out: PlannedTensor[] = [{ name: 'token_embedding', elements: c.vocabSize * c.dim, format: matrices }];
   for (let l = 0; l < c.nLayers; l++) {
-    const m = (name: string, elements: number) => out.push({ name: `layers.${l}.${name}`, elements, format: matrices });
+    // Rows that do not split into 32-blocks stay float32 (as llama.cpp leaves them).
+    const m = (name: string, elements: number, cols = c.dim) =>
+      out.push({ name: `layers.${l}.${name}`, elements, format: cols % 32 === 0 ? matrices : 'f32' });
     out.push({ name: `layers.${l}.rms_att`, elements: c.dim, format: 'f32' });
     m('wq', c.dim * c.dim);
     m('wk', kv * c.dim);
@@ -122,7 +124,7 @@ export function uniformTensors(config: LlamaConfig, matrices: StorageFormat): Pl
     m('wo', c.dim * c.dim);
     out.push({ name: `layers.${l}.rms_ffn`, elements: c.dim, format: 'f32' });
     m('w1', c.hiddenDim * c.dim);
-    m('w2', c.dim * c.hiddenDim);
+    m('w2', c.dim * c.hiddenDim, c.hiddenDim);
     m('w3', c.hiddenDim * c.dim);
   }
   out.push({ name: 'rms_final', elements: c.dim, format: 'f32' });

@@ -1,0 +1,180 @@
+/**
+ * `npm run bench -- 7b --synthetic --quant q4_0|q8_0|f32 [--shape llama2-7b|stories260K]`: a
+ * randomly initialised model of a real shape (no download), loaded tensor by tensor through the
+ * same uploader as a GGUF file, then timed: load, prefill, decode, the GPU's own kernel time per
+ * decoded token, and the weight bytes read per second against the device's bandwidth measured in
+ * the same process (an elementwise copy of a large tensor) and, if given, its nominal figure.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { EngineError } from '../engine/errors.ts';
+import { backendMemoryLimits } from '../engine/device-limits.ts';
+import { assertFits, formatBytes, planMemory, uniformTensors, type MemoryPlan } from '../engine/memory-plan.ts';
+import { LlamaModel } from '../engine/model.ts';
+import { createKVCache } from '../engine/kv-cache.ts';
+import { presetById } from '../engine/presets.ts';
+import { LLAMA_NORM_EPS, LLAMA_ROPE_THETA, type LlamaConfig } from '../engine/config.ts';
+import { WeightBuilder } from '../engine/weights/weight-builder.ts';
+import { integerOption, numberOption, parseOptions } from '../cli/args.ts';
+import { formatTable } from '../cli/table.ts';
+import { parseBackend, useNodeBackend } from '../node/backend.ts';
+import { describeMachine, median } from '../node/machine.ts';
+import { webgpuAdapterName } from '../node/webgpu.ts';
+import { totalmem } from 'node:os';
+import { syntheticTensors, type SyntheticFormat } from './synthetic-weights.ts';
+
+/** stories260K's header (../shared/models/stories260K/stories260K.bin): GQA 8/4, shared classifier. */
+const STORIES260K: LlamaConfig = {
+  dim: 64, hiddenDim: 172, nLayers: 5, nHeads: 8, nKvHeads: 4, vocabSize: 512, seqLen: 512,
+  sharedClassifier: true, normEps: LLAMA_NORM_EPS, ropeTheta: LLAMA_ROPE_THETA,
+};
+const SHAPES: Record<string, () => LlamaConfig> = { 'llama2-7b': () => ({ ...presetById('llama2-7b')!.config }), stories260K: () => ({ ...STORIES260K }) };
+
+export async function sevenBBench(argv: string[]): Promise<void> {
+  const o = parseOptions(argv, {
+    synthetic: { type: 'boolean', default: false },
+    quant: { type: 'string', default: 'q4_0' },
+    shape: { type: 'string', default: 'llama2-7b' },
+    backend: { type: 'string', default: 'cpu' },
+    context: { type: 'string' },
+    prompt: { type: 'string' },
+    steps: { type: 'string' },
+    bandwidth: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  });
+  if (!o.synthetic) throw new EngineError('bad-argument', '7b: pass --synthetic (random weights of the shape; no download)');
+  if (!['q4_0', 'q8_0', 'f32'].includes(o.quant!)) throw new EngineError('bad-argument', `--quant: expected q4_0, q8_0 or f32, got "${o.quant}"`);
+  const shape = SHAPES[o.shape!];
+  if (!shape) throw new EngineError('bad-argument', `--shape: expected ${Object.keys(SHAPES).join(' or ')}, got "${o.shape}"`);
+  const format = o.quant as SyntheticFormat;
+  const config = shape();
+  config.seqLen = integerOption(o.context, 'context', config.seqLen, 1);
+  const promptTokens = integerOption(o.prompt, 'prompt', Math.min(64, config.seqLen - 1), 1);
+  const steps = integerOption(o.steps, 'steps', 16, 1);
+  const nominalGBs = o.bandwidth ? numberOption(o.bandwidth, 'bandwidth', 0, 0) : undefined;
+  if (promptTokens + steps > config.seqLen) throw new EngineError('bad-argument', `--prompt + --steps (${promptTokens + steps}) exceed the context ${config.seqLen}`);
+
+  const backend = (await useNodeBackend(parseBackend(o.backend!))).name;
+  const device = backend === 'webgpu' ? await webgpuAdapterName() : describeMachine();
+  const plan = assertFits(planMemory(config, uniformTensors(config, format), promptTokens), backendMemoryLimits(totalmem()), `${o.shape} ${format}`);
+
+  // Load: every tensor made and uploaded in turn, as a streamed file would be.
+  const t0 = performance.now();
+  const builder = new WeightBuilder(config, {});
+  for (const t of syntheticTensors(config, format)) builder.add(t);
+  const model = new LlamaModel(config, builder.finish());
+  const loadSeconds = (performance.now() - t0) / 1000;
+  const deviceBytes = tf.memory().numBytes;
+
+  const next = xorshiftTokens(config.vocabSize);
+  const prompt = Array.from({ length: promptTokens }, next);
+  const cache = createKVCache(config);
+  // Warm-up (shader compilation, first allocations) on a cache of its own.
+  const warm = createKVCache(config);
+  for (let i = 0; i < 2; i++) await argmaxOf(model.forward([prompt[i]], i, warm));
+  warm.dispose();
+
+  const p0 = performance.now();
+  let token = await argmaxOf(model.forward(prompt, 0, cache));
+  const prefillSeconds = (performance.now() - p0) / 1000;
+
+  const stepMs: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const s0 = performance.now();
+    token = await argmaxOf(model.forward([token], promptTokens + i, cache));
+    stepMs.push(performance.now() - s0);
+  }
+  const decodeMs = median(stepMs);
+  const kernelMs = await gpuKernelMs(model, token, promptTokens + steps, cache);
+  cache.dispose();
+  model.dispose();
+  const copyGBs = await copyBandwidthGBs();
+
+  const report = {
+    device,
+    backend,
+    shape: o.shape,
+    format,
+    context: config.seqLen,
+    plan,
+    loadSeconds,
+    deviceBytes,
+    hostRssBytes: process.memoryUsage().rss,
+    prefill: { tokens: promptTokens, tokensPerSecond: promptTokens / prefillSeconds },
+    decode: { steps, msPerToken: decodeMs, tokensPerSecond: 1000 / decodeMs },
+    kernelMsPerToken: kernelMs,
+    weightGBsWall: readGBs(plan, decodeMs),
+    weightGBsKernel: kernelMs === undefined ? undefined : readGBs(plan, kernelMs),
+    copyGBs,
+    nominalGBs,
+  };
+  if (o.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+  else process.stdout.write(describe(report));
+}
+
+/** Weight bytes one decode step reads (every device weight once), per second, in GB/s. */
+const readGBs = (plan: MemoryPlan, ms: number) => plan.weightBytes / (ms / 1000) / 1e9;
+
+function xorshiftTokens(vocab: number): () => number {
+  let s = 2463534242;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) % vocab;
+  };
+}
+
+/** Greedy next token from the last row, read back as decoding does each step. */
+async function argmaxOf(logits: tf.Tensor2D): Promise<number> {
+  const id = tf.tidy(() => tf.argMax(tf.slice(logits, [logits.shape[0] - 1, 0], [1, -1]), 1));
+  const [value] = await id.data();
+  id.dispose();
+  logits.dispose();
+  return value;
+}
+
+/** The GPU's own time for one decode step's kernels (timestamp queries), where the backend reports it. */
+async function gpuKernelMs(model: LlamaModel, token: number, position: number, cache: ReturnType<typeof createKVCache>): Promise<number | undefined> {
+  if (tf.getBackend() !== 'webgpu') return undefined;
+  const info = await tf.time(() => model.forward([token], position, cache).dispose());
+  return typeof info.kernelMs === 'number' ? info.kernelMs : undefined;
+}
+
+/** Device memory bandwidth as this process sees it: an elementwise op over 256 MiB (read + write). */
+async function copyBandwidthGBs(): Promise<number> {
+  const n = 64 * 2 ** 20;
+  const x = tf.fill([n], 1);
+  const run = async () => {
+    const t = performance.now();
+    const ys = Array.from({ length: 8 }, () => tf.neg(x));
+    await ys[7].data();
+    ys.forEach((y) => y.dispose());
+    return performance.now() - t;
+  };
+  await run();
+  const ms = median([await run(), await run(), await run()]);
+  x.dispose();
+  return (8 * 2 * n * 4) / (ms / 1000) / 1e9;
+}
+
+function describe(r: {
+  device: string; backend: string; shape?: string; format: string; context: number; plan: MemoryPlan; loadSeconds: number;
+  deviceBytes: number; hostRssBytes: number; prefill: { tokens: number; tokensPerSecond: number };
+  decode: { steps: number; msPerToken: number; tokensPerSecond: number }; kernelMsPerToken?: number;
+  weightGBsWall: number; weightGBsKernel?: number; copyGBs: number; nominalGBs?: number;
+}): string {
+  const ratio = (gbs: number | undefined, of: number | undefined) => (gbs === undefined || !of ? '-' : `${((100 * gbs) / of).toFixed(0)}%`);
+  const rows = [
+    ['load', `${r.loadSeconds.toFixed(1)} s`],
+    ['backend memory (tf.memory)', formatBytes(r.deviceBytes)],
+    ['planned: weights / host / KV cache', `${formatBytes(r.plan.weightBytes)} / ${formatBytes(r.plan.hostBytes)} / ${formatBytes(r.plan.kvCacheBytes)}`],
+    ['process RSS', formatBytes(r.hostRssBytes)],
+    [`prefill (${r.prefill.tokens} tokens)`, `${r.prefill.tokensPerSecond.toFixed(1)} tok/s`],
+    [`decode (median of ${r.decode.steps})`, `${r.decode.tokensPerSecond.toFixed(2)} tok/s (${r.decode.msPerToken.toFixed(2)} ms/token)`],
+    ['GPU kernel time per token', r.kernelMsPerToken === undefined ? '-' : `${r.kernelMsPerToken.toFixed(2)} ms`],
+    ['weights read, wall clock', `${r.weightGBsWall.toFixed(1)} GB/s (${ratio(r.weightGBsWall, r.copyGBs)} of copy, ${ratio(r.weightGBsWall, r.nominalGBs)} of nominal)`],
+    ['weights read, kernel time', r.weightGBsKernel === undefined ? '-' : `${r.weightGBsKernel.toFixed(1)} GB/s (${ratio(r.weightGBsKernel, r.copyGBs)} of copy, ${ratio(r.weightGBsKernel, r.nominalGBs)} of nominal)`],
+    ['copy bandwidth, same process', `${r.copyGBs.toFixed(1)} GB/s`],
+  ];
+  return `${r.device}; backend ${r.backend}\n${r.shape} (random weights, ${r.format}), context ${r.context}\n\n${formatTable(['measure', 'value'], rows)}\n`;
+}
