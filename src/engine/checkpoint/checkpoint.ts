@@ -1,4 +1,5 @@
 import type { LlamaConfig } from '../config.ts';
+import type { LayerTensorName, TensorName } from '../weights/host-tensor.ts';
 
 /** One transformer block's weights as stored: matrices are row-major [out, in] (y = W x). */
 export interface LayerArrays {
@@ -16,8 +17,8 @@ export interface LayerArrays {
 /** A checkpoint in host memory, whatever file format it came from. */
 export interface Checkpoint {
   config: LlamaConfig;
-  /** How the file stored the weights (float32, or int8 groups dequantized at load). */
-  format: 'llama2c-v0' | 'llama2c-v2-int8';
+  /** How the file stored the weights (float32, or int8 groups dequantized at load; GGUF: any of its types). */
+  format: 'llama2c-v0' | 'llama2c-v2-int8' | 'gguf';
   tokenEmbedding: Float32Array;
   layers: LayerArrays[];
   rmsFinal: Float32Array;
@@ -25,27 +26,48 @@ export interface Checkpoint {
   classifier: Float32Array | null;
 }
 
+/** The Checkpoint field holding each layer tensor. */
+export const LAYER_FIELDS: Record<LayerTensorName, keyof LayerArrays> = {
+  rms_att: 'rmsAtt',
+  wq: 'wq',
+  wk: 'wk',
+  wv: 'wv',
+  wo: 'wo',
+  rms_ffn: 'rmsFfn',
+  w1: 'w1',
+  w2: 'w2',
+  w3: 'w3',
+};
+const LAYER_ORDER = Object.keys(LAYER_FIELDS) as LayerTensorName[];
+
+/** The shape of every tensor of a model: [n] for vectors, [out, in] for matrices. */
+export function tensorShape(name: TensorName, c: LlamaConfig): number[] {
+  const kv = (c.dim * c.nKvHeads) / c.nHeads;
+  if (name === 'token_embedding' || name === 'classifier') return [c.vocabSize, c.dim];
+  if (name === 'rms_final') return [c.dim];
+  const shapes: Record<LayerTensorName, number[]> = {
+    rms_att: [c.dim],
+    wq: [c.dim, c.dim],
+    wk: [kv, c.dim],
+    wv: [kv, c.dim],
+    wo: [c.dim, c.dim],
+    rms_ffn: [c.dim],
+    w1: [c.hiddenDim, c.dim],
+    w2: [c.dim, c.hiddenDim],
+    w3: [c.hiddenDim, c.dim],
+  };
+  return shapes[name.split('.')[2] as LayerTensorName];
+}
+
 /** Every named tensor with its shape, in file order: for `inspect` and memory reports. */
-export function checkpointTensors(ck: Checkpoint): { name: string; shape: number[]; data: Float32Array }[] {
+export function checkpointTensors(ck: Checkpoint): { name: TensorName; shape: number[]; data: Float32Array }[] {
   const c = ck.config;
-  const out: { name: string; shape: number[]; data: Float32Array }[] = [
-    { name: 'token_embedding', shape: [c.vocabSize, c.dim], data: ck.tokenEmbedding },
-  ];
+  const entry = (name: TensorName, data: Float32Array) => ({ name, shape: tensorShape(name, c), data });
+  const out = [entry('token_embedding', ck.tokenEmbedding)];
   ck.layers.forEach((l, i) => {
-    const kv = (c.dim * c.nKvHeads) / c.nHeads;
-    out.push(
-      { name: `layers.${i}.rms_att`, shape: [c.dim], data: l.rmsAtt },
-      { name: `layers.${i}.wq`, shape: [c.dim, c.dim], data: l.wq },
-      { name: `layers.${i}.wk`, shape: [kv, c.dim], data: l.wk },
-      { name: `layers.${i}.wv`, shape: [kv, c.dim], data: l.wv },
-      { name: `layers.${i}.wo`, shape: [c.dim, c.dim], data: l.wo },
-      { name: `layers.${i}.rms_ffn`, shape: [c.dim], data: l.rmsFfn },
-      { name: `layers.${i}.w1`, shape: [c.hiddenDim, c.dim], data: l.w1 },
-      { name: `layers.${i}.w2`, shape: [c.dim, c.hiddenDim], data: l.w2 },
-      { name: `layers.${i}.w3`, shape: [c.hiddenDim, c.dim], data: l.w3 },
-    );
+    for (const t of LAYER_ORDER) out.push(entry(`layers.${i}.${t}`, l[LAYER_FIELDS[t]]));
   });
-  out.push({ name: 'rms_final', shape: [c.dim], data: ck.rmsFinal });
-  if (ck.classifier) out.push({ name: 'classifier', shape: [c.vocabSize, c.dim], data: ck.classifier });
+  out.push(entry('rms_final', ck.rmsFinal));
+  if (ck.classifier) out.push(entry('classifier', ck.classifier));
   return out;
 }

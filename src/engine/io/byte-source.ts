@@ -23,7 +23,8 @@ export interface ReadOptions {
   signal?: AbortSignal;
 }
 
-async function* chunksOf(source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>) {
+/** The chunks of a stream or async iterable, as they arrive. */
+export async function* chunksOf(source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>) {
   if (Symbol.asyncIterator in source) {
     yield* source as AsyncIterable<Uint8Array>;
     return;

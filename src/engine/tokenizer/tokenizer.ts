@@ -106,14 +106,19 @@ function parseVocab(bytes: Uint8Array, file: string, vocabSize: number | undefin
     }
   }
 
+  return { maxTokenLength, pieces, scores: Float32Array.from(scores) };
+}
+
+/** Ids 3..258 must be the byte-fallback pieces <0x00>..<0xFF>, which encode relies on. */
+function checkBytePieces(pieces: Uint8Array[], file: string): void {
   for (let b = 0; b < 256; b++) {
     const id = BYTE_PIECE_BASE + b;
     const want = bytePieceText(b);
-    if (id >= pieces.length) throw format(`byte-fallback piece ${want} at id ${id}`, 'present', `only ${pieces.length} pieces`);
+    const fault = (what: string, expected: string, actual: string) => mismatch('tokenizer-format', file, what, expected, actual);
+    if (id >= pieces.length) throw fault(`byte-fallback piece ${want} at id ${id}`, 'present', `only ${pieces.length} pieces`);
     const got = latin1(pieces[id]);
-    if (got !== want) throw format(`byte-fallback piece at id ${id}`, JSON.stringify(want), JSON.stringify(got));
+    if (got !== want) throw fault(`byte-fallback piece at id ${id}`, JSON.stringify(want), JSON.stringify(got));
   }
-  return { maxTokenLength, pieces, scores: Float32Array.from(scores) };
 }
 
 /** Queue order: higher score first, then the smaller item (the leftmost pair), as run.c's scan picks. */
@@ -197,6 +202,7 @@ export class Tokenizer {
     readonly name: string,
     vocab: Vocab,
   ) {
+    checkBytePieces(vocab.pieces, name);
     this.vocabSize = vocab.pieces.length;
     this.maxTokenLength = vocab.maxTokenLength;
     this.pieces = vocab.pieces;
@@ -232,6 +238,20 @@ export class Tokenizer {
    */
   static fromBytes(bytes: Uint8Array, name: string, vocabSize?: number): Tokenizer {
     return new Tokenizer(name, parseVocab(bytes, name, vocabSize));
+  }
+
+  /**
+   * A tokenizer from pieces and scores held elsewhere (a GGUF file's tokenizer arrays), in the
+   * form tokenizer.bin stores them: a space for SentencePiece's ▁, BOS and EOS as "\n<s>\n" and
+   * "\n</s>\n". max_token_length is the longest piece, as llama2.c's tokenizer.py writes it.
+   */
+  static fromPieces(pieces: Uint8Array[], scores: Float32Array, name: string): Tokenizer {
+    if (scores.length !== pieces.length) throw mismatch('tokenizer-format', name, 'scores', `one per piece (${pieces.length})`, scores.length);
+    pieces.forEach((p, id) => {
+      if (p.length === 0) throw mismatch('tokenizer-format', name, `piece ${id} byte length`, 'at least 1', 0);
+    });
+    const maxTokenLength = pieces.reduce((m, p) => Math.max(m, p.length), 0);
+    return new Tokenizer(name, { maxTokenLength, pieces, scores });
   }
 
   static async load(source: ByteSource, opts: ReadOptions & { vocabSize?: number }): Promise<Tokenizer> {
