@@ -208,11 +208,11 @@ describe('GGUF refusals', () => {
     await expectFault(read(gguf.subarray(0, 3000), 'short.gguf'), 'gguf-format', 'short.gguf', 'truncated inside the header');
   });
 
-  it('a tensor type other than F32, F16, Q8_0 and Q4_0, by name', async () => {
+  it('a tensor type other than F32, F16, Q8_0, Q4_0 and Q6_K, by name', async () => {
     const patched = gguf.slice();
     // After the name: n_dims (u32), two u64 dims, then the type.
-    new DataView(patched.buffer).setUint32(after(patched, 'blk.2.attn_q.weight') + 4 + 16, 14, true);
-    await expectFault(read(patched, 'k.gguf'), 'gguf-unsupported', 'k.gguf', 'blk.2.attn_q.weight', 'Q6_K');
+    new DataView(patched.buffer).setUint32(after(patched, 'blk.2.attn_q.weight') + 4 + 16, 12, true);
+    await expectFault(read(patched, 'k.gguf'), 'gguf-unsupported', 'k.gguf', 'blk.2.attn_q.weight', 'Q4_K');
   });
 
   it('an architecture other than llama, by name', async () => {

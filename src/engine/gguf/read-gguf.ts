@@ -16,7 +16,8 @@ import { llamaConfigFromGguf, MetadataReader } from './llama-config.ts';
 import { hostNameOf, requiredTensors } from './llama-tensors.ts';
 import { readGgufHeader, type GgufHeader } from './read-header.ts';
 import { decodeTensor } from './tensor-codec.ts';
-import { GGML_F16, GGML_F32, isSupportedType, QUANT_FORMAT_OF, storedBytes, type SupportedType } from './tensor-types.ts';
+import { Q6K_BLOCK } from './q6k.ts';
+import { GGML_F16, GGML_F32, GGML_Q6_K, isSupportedType, QUANT_FORMAT_OF, storedBytes, type SupportedType } from './tensor-types.ts';
 
 /** One tensor of the file as the memory planner sees it. */
 export interface GgufTensorEntry {
@@ -68,13 +69,14 @@ function planTensors(header: GgufHeader, config: LlamaConfig, file: string, file
     if (seen.has(name)) throw new EngineError('gguf-format', `${file}: tensor ${t.name} appears twice`);
     seen.add(name);
     if (!isSupportedType(t.type))
-      throw new EngineError('gguf-unsupported', `${file}: tensor ${t.name} has type ${t.typeName}: only F32, F16, Q8_0 and Q4_0 are supported`);
+      throw new EngineError('gguf-unsupported', `${file}: tensor ${t.name} has type ${t.typeName}: only F32, F16, Q8_0, Q4_0 and Q6_K (converted to Q8_0) are supported`);
     const shape = [...t.dims].reverse();
     const expected = tensorShape(name, config);
     if (shape.join() !== expected.join())
       throw mismatch('gguf-format', file, `shape of ${t.name} ([out, in])`, `[${expected}] from the metadata`, `[${shape}]`);
-    if (t.type !== GGML_F32 && t.type !== GGML_F16 && (shape.length !== 2 || shape[1] % BLOCK !== 0))
-      throw new EngineError('gguf-unsupported', `${file}: tensor ${t.name} of shape [${shape}] has type ${t.typeName}: only matrices with rows of whole 32-blocks are kept quantized`);
+    const block = t.type === GGML_Q6_K ? Q6K_BLOCK : BLOCK;
+    if (t.type !== GGML_F32 && t.type !== GGML_F16 && (shape.length !== 2 || shape[1] % block !== 0))
+      throw new EngineError('gguf-unsupported', `${file}: tensor ${t.name} of shape [${shape}] has type ${t.typeName}: only matrices with rows of whole ${block}-blocks are kept quantized`);
     if ((t.offset - header.dataOffset) % header.alignment !== 0)
       throw mismatch('gguf-format', file, `offset of ${t.name}`, `a multiple of the alignment ${header.alignment}`, t.offset - header.dataOffset);
     const fileBytes = storedBytes(t.type, t.elements);

@@ -3,9 +3,10 @@
  * GGUF interleaves each block's f16 scale with its quant bytes (34-byte Q8_0 blocks, 18-byte
  * Q4_0 blocks); a QuantizedMatrix keeps the scales apart and the quant bytes contiguous.
  */
-import { BLOCK, WORDS_PER_BLOCK, type QuantizedMatrix } from '../quant/blocks.ts';
+import { BLOCK, quantize, WORDS_PER_BLOCK, type QuantizedMatrix } from '../quant/blocks.ts';
+import { dequantizeQ6K } from './q6k.ts';
 import { fromFloat16Bits, toFloat16Bits } from '../quant/float16.ts';
-import { BLOCK_BYTES, GGML_F16, GGML_F32, GGML_TYPE_OF, QUANT_FORMAT_OF, type SupportedType } from './tensor-types.ts';
+import { BLOCK_BYTES, GGML_F16, GGML_F32, GGML_Q6_K, GGML_TYPE_OF, QUANT_FORMAT_OF, type SupportedType } from './tensor-types.ts';
 
 let halfTable: Float32Array | undefined;
 /** Every half-precision bit pattern as float32: one lookup per F16 weight instead of arithmetic. */
@@ -45,10 +46,15 @@ function unpackBlocks(type: SupportedType, bytes: Uint8Array, rows: number, cols
   return { format, rows, cols, scales, words };
 }
 
-/** The host value of a tensor's bytes: float32 for F32/F16, still-packed blocks for Q8_0/Q4_0. */
+/**
+ * The host value of a tensor's bytes: float32 for F32/F16, still-packed blocks for Q8_0/Q4_0, and
+ * Q6_K requantized to Q8_0 block by block (one row of 256 at a time is all that is ever expanded
+ * per super-block; the error added is at most half a Q8_0 step, 1/254 of a block's largest weight).
+ */
 export function decodeTensor(type: SupportedType, bytes: Uint8Array, rows: number, cols: number): Float32Array | QuantizedMatrix {
   if (type === GGML_F32) return float32sOf(bytes);
   if (type === GGML_F16) return halfsToFloat32(bytes);
+  if (type === GGML_Q6_K) return quantize('q8_0', dequantizeQ6K(bytes, rows * cols, halves()), rows, cols);
   return unpackBlocks(type, bytes, rows, cols);
 }
 
