@@ -37,12 +37,17 @@ export interface MatVecTiling {
 /** The decode program's tiling; the kernel benchmark can try others (`--tiling`). */
 let matVecTiling: MatVecTiling = { threadsPerRow: 32, rowsPerThread: 4, groups: 4 };
 
-export function setMatVecTiling(t: MatVecTiling): void {
+/** Checks a tiling (threadsPerRow a power of two for the tree reduction, at most 256 threads). */
+export function checkMatVecTiling(t: MatVecTiling): MatVecTiling {
   const { threadsPerRow, rowsPerThread, groups } = t;
   const ok = (n: number) => Number.isInteger(n) && n >= 1;
   if (!ok(threadsPerRow) || (threadsPerRow & (threadsPerRow - 1)) !== 0 || !ok(rowsPerThread) || !ok(groups) || threadsPerRow * groups > 256)
     throw new EngineError('bad-argument', `matvec tiling: threadsPerRow must be a power of two, all ≥ 1 and at most 256 threads, got ${JSON.stringify(t)}`);
-  matVecTiling = { ...t };
+  return { threadsPerRow, rowsPerThread, groups };
+}
+
+export function setMatVecTiling(t: MatVecTiling): void {
+  matVecTiling = checkMatVecTiling(t);
 }
 
 export function getMatVecTiling(): MatVecTiling {
