@@ -71,6 +71,16 @@ describe('LlamaQuantizedMatMul on webgpu', () => {
     }
   });
 
+  it('a decode grid of more than 65535 workgroups (which the backend folds into 2-D) covers every row', async () => {
+    const standard = getMatVecTiling();
+    try {
+      setMatVecTiling({ threadsPerRow: 1, rowsPerThread: 1, groups: 1 }); // one row per workgroup
+      expect(await compare('q4_0', 1, 65_600, 32, 11)).toBeLessThanOrEqual(1);
+    } finally {
+      setMatVecTiling(standard);
+    }
+  });
+
   it('refuses inputs that do not match the attributes', () => {
     const m = quantize('q4_0', uniform(4 * 64, 3), 4, 64);
     const run = (cols: number) =>

@@ -86,7 +86,8 @@ const UNIFORMS = 'rows : i32, blocksPerRow : i32, unitsPerRow : i32,';
 class QuantizedMatVecProgram implements WebGpuProgram {
   outputShape: number[];
   shaderKey: string;
-  dispatchLayout = { x: [1], y: [0] };
+  // Flat: the backend folds a grid over 65535 workgroups into 2-D, which FLAT_WORKGROUP undoes.
+  dispatchLayout = { x: [0, 1] };
   dispatch: [number, number, number];
   variableNames = ['x', 'words', 'scales'];
   variableComponents = [4, 4, 1];
@@ -115,20 +116,19 @@ class QuantizedMatVecProgram implements WebGpuProgram {
         let row = min(row0 + ${r}, uniforms.rows - 1);
         let w = words[row * uniforms.unitsPerRow + u];
         var sum = 0.0;
-        ${unitDotSnippet(this.format, 'sum', 'w', (k) => `xs[${k}]`)}
+        ${unitDotSnippet(this.format, 'sum', 'w', (k) => `x${k}`)}
         acc[${r}] += scales[row * uniforms.blocksPerRow + ${blockOf}] * sum;
       }`);
     }
     return `
       var<workgroup> partial : array<array<f32, ${G * groups}>, ${R}>;
-      fn main() {
+      fn main(index : i32) {
         let lane = i32(localIndex) % ${G};
         let group = i32(localIndex) / ${G};
         let row0 = (${FLAT_WORKGROUP} * ${groups} + group) * ${R};
         var acc : array<f32, ${R}>;
         for (var u = lane; u < uniforms.unitsPerRow; u += ${G}) {
-          var xs : array<vec4<f32>, ${xVec4s}>;
-          for (var k = 0; k < ${xVec4s}; k++) { xs[k] = x[u * ${xVec4s} + k]; }
+          ${Array.from({ length: xVec4s }, (_, k) => `let x${k} = x[u * ${xVec4s} + ${k}];`).join(' ')}
           ${perRow.join('\n')}
         }
         for (var r = 0; r < ${R}; r++) { partial[r][localIndex] = acc[r]; }
