@@ -6,6 +6,8 @@ import { formatTable } from '../cli/table.ts';
 import { benchInference, type InferenceFigures } from './inference.ts';
 import { describeMachine, median } from '../node/machine.ts';
 import { runReferenceProgram } from './runc.ts';
+import { useNodeBackend } from '../node/backend.ts';
+import { webgpuAdapterName } from '../node/webgpu.ts';
 import type { TrainingLog } from '../train/training-log.ts';
 
 const shared = (rel: string) => fileURLToPath(new URL(`../../../shared/${rel}`, import.meta.url));
@@ -19,7 +21,12 @@ const usage = `usage: npm run bench -- [inference] [--model F] [--tokenizer F] [
        npm run bench -- site [--repeats 3] [--backends wasm,webgpu] [--out bench-results] [--json]
   In headless Chromium on the built site (npm run build first): time from opening the playground
   chapter to its first generated token on wasm and WebGPU (SwiftShader without a GPU), median of
-  --repeats, and the page's JavaScript before the model loads; JSON in bench-results/.`;
+  --repeats, and the page's JavaScript before the model loads; JSON in bench-results/.
+       npm run bench -- quant-matvec [--backend webgpu|wasm|cpu] [--format q4_0|q8_0] [--repeat N] [--shape 7b|small] [--tiling 32x4x4,...] [--out FILE]
+  The quantized matrix-vector kernel (one decoded token) on each Llama-2-7B matrix shape: ms per
+  call and effective GB/s (weights, scales and x read once), beside float32 tf.matMul of the same
+  shape. On webgpu, GPU timestamps where the adapter has them, else wall clock of --repeat queued
+  calls; --tiling tries decode tilings (threadsPerRow x rowsPerThread x groups). --out writes JSON.`;
 
 function parseBackends(list: string): BackendName[] {
   return list.split(',').map((b) => {
@@ -90,9 +97,44 @@ async function trainingBench(argv: string[]) {
   if (last) process.stdout.write(`\nshipped run: ${last.tokensSeen} tokens in ${(last.wallSeconds / 3600).toFixed(2)} h on ${log.backend} (${log.machine})\n`);
 }
 
+/** The quantized matvec kernel against float32 tf.matMul, per 7B matrix shape. */
+async function quantMatVecBench(argv: string[]) {
+  const o = parseOptions(argv, {
+    backend: { type: 'string', default: 'wasm' },
+    format: { type: 'string', default: 'q4_0' },
+    repeat: { type: 'string' },
+    shape: { type: 'string', default: '7b' },
+    tiling: { type: 'string' },
+    out: { type: 'string' },
+  });
+  const { benchQuantizedMatVec, matVecTable, MATVEC_SHAPES, parseTiling } = await import('./quant-matvec.ts');
+  const { getMatVecTiling } = await import('../engine/kernels/webgpu/quantized-matmul.ts');
+  const [backend] = parseBackends(o.backend!);
+  if (o.format !== 'q4_0' && o.format !== 'q8_0') throw new EngineError('bad-argument', `--format: expected q4_0 or q8_0, got "${o.format}"`);
+  if (o.shape !== '7b' && o.shape !== 'small') throw new EngineError('bad-argument', `--shape: expected 7b or small, got "${o.shape}"`);
+  const repeat = integerOption(o.repeat, 'repeat', backend === 'webgpu' ? 100 : 3, 1);
+  const tilings = o.tiling ? o.tiling.split(',').map(parseTiling) : [getMatVecTiling()];
+  const report = await useNodeBackend(backend);
+  if (report.name !== backend) throw new EngineError('backend-unavailable', `--backend ${backend}: got ${report.name} instead`);
+  const device = backend === 'webgpu' ? await webgpuAdapterName() : undefined;
+  const result = await benchQuantizedMatVec(backend, o.format, MATVEC_SHAPES[o.shape], repeat, tilings);
+  process.stdout.write(`${describeMachine()}\n${backend}${device ? ` (${device})` : ''}: ${o.format}, T = 1, ${result.timing} over ${repeat} calls per figure\n\n`);
+  process.stdout.write(`${matVecTable(result)}\n`);
+  if (o.out) {
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(o.out, `${JSON.stringify({ machine: describeMachine(), device, date: new Date().toISOString(), ...result }, null, 2)}\n`);
+    process.stdout.write(`\nwrote ${o.out}\n`);
+  }
+}
+
 const [sub, ...rest] = process.argv.slice(2);
 const siteBench = async (argv: string[]) => (await import('./site.ts')).siteBench(argv);
-const benches: Record<string, (argv: string[]) => Promise<void>> = { inference: inferenceBench, train: trainingBench, site: siteBench };
+const benches: Record<string, (argv: string[]) => Promise<void>> = {
+  inference: inferenceBench,
+  train: trainingBench,
+  site: siteBench,
+  'quant-matvec': quantMatVecBench,
+};
 try {
   if (sub === '--help') process.stdout.write(`${usage}\n`);
   else if (sub && benches[sub]) await benches[sub](rest);

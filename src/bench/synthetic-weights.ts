@@ -18,7 +18,7 @@ const WEIGHT_STD = 0.02;
 const INTEGER_STD: Record<QuantFormat, number> = { q8_0: Math.sqrt((256 ** 2 - 1) / 12), q4_0: Math.sqrt((16 ** 2 - 1) / 12) };
 
 /** xorshift32: fast, seedable, good enough for filler weights. */
-function xorshift(seed: number): () => number {
+export function xorshift(seed: number): () => number {
   let s = seed >>> 0 || 0x9e3779b9;
   return () => {
     s ^= s << 13;
@@ -35,7 +35,7 @@ function randomFloat(rows: number, cols: number, next: () => number): Float32Arr
   return out;
 }
 
-function randomQuantized(format: QuantFormat, rows: number, cols: number, next: () => number): QuantizedMatrix {
+export function randomQuantized(format: QuantFormat, rows: number, cols: number, next: () => number): QuantizedMatrix {
   const blocks = (rows * cols) / BLOCK;
   const words = new Int32Array(blocks * WORDS_PER_BLOCK[format]);
   for (let i = 0; i < words.length; i++) words[i] = next() | 0;

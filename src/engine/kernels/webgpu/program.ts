@@ -14,6 +14,8 @@ export interface WebGpuProgram {
   dispatchLayout: { x: number[]; y?: number[]; z?: number[] };
   dispatch: [number, number, number];
   variableNames: string[];
+  /** Per input, the vector width of its WGSL array (4: array<vec4<f32>> or array<vec4<i32>>); default 1. */
+  variableComponents?: number[];
   /** WGSL field list, e.g. 'rows : i32, cols : i32,'. */
   uniforms?: string;
   workgroupSize: [number, number, number];
