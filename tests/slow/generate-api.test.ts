@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { chatTokens, type ChatSpec } from '../../src/engine/chat-format.ts';
 import { generate, generateAll, type GeneratedToken } from '../../src/engine/generate.ts';
 import type { Llama } from '../../src/engine/llama.ts';
 import { loadShared, onBackend } from '../support/engine.ts';
@@ -54,5 +55,18 @@ describe('generation API', () => {
     // the greedy story ends before the context is full
     expect(r.stopReason).toBe('bos');
     expect(r.tokens.length).toBeLessThan(513);
+  });
+
+  it('takes a Llama 2-Chat dialogue as the prompt: BOS and EOS between turns, text without them', async () => {
+    const chat: ChatSpec = { system: 'Tell stories.', turns: [{ user: 'Hi', assistant: 'Hello.' }, { user: 'A story, please.' }] };
+    const streamed: GeneratedToken[] = [];
+    const r = await generateAll(llama, { prompt: chat, steps: 120, temperature: 0 }, (t) => streamed.push(t));
+    const prompt = chatTokens(llama.tokenizer, chat);
+    expect(r.promptTokens).toBe(prompt.length);
+    expect(r.tokens.slice(0, prompt.length)).toEqual(prompt);
+    expect(prompt.filter((id) => id === llama.tokenizer.eosId)).toHaveLength(1);
+    expect(streamed.map((t) => t.text).join('')).toBe(r.text);
+    expect(r.text.startsWith('[INST] <<SYS>>\nTell stories.\n<</SYS>>\n\nHi [/INST] Hello. [INST] A story, please. [/INST]')).toBe(true);
+    expect(r.tokens.length).toBeGreaterThan(prompt.length);
   });
 });
