@@ -6,11 +6,14 @@ import {
   built,
   chapterPath,
   embeddedLlama,
+  formatViolations,
   greedyInNode,
   horizontalOverflow,
   openSession,
   playgroundGreedy,
   playgroundIds,
+  runAxe,
+  serious,
   setValue,
   waitForModel,
   type GreedyRun,
@@ -64,7 +67,7 @@ describe('playground chat mode', () => {
   const chat = { system: 'Answer in one sentence.', turns: [{ user: 'Who is Lily?' }] } satisfies ChatSpec;
   const CHAT_NEW_TOKENS = 12;
 
-  it('shows the Llama 2-Chat prompt, says the model is not a chat model, and generates the engine’s tokens at 375 px', async () => {
+  it('shows the Llama 2-Chat prompt, says the model is not a chat model, and generates the engine’s tokens at 375 px, accessibly', async () => {
     // The engine in Node, greedy, on the same dialogue.
     const { chatTokens } = await import('../../src/engine/chat-format.ts');
     const { generateAll } = await import('../../src/engine/generate.ts');
@@ -96,6 +99,8 @@ describe('playground chat mode', () => {
       expect(generated.length).toBeGreaterThan(0);
       expect(await playgroundIds(playground)).toEqual(want.tokens);
       expect(await horizontalOverflow(page)).toBe(0);
+      const violations = serious(await runAxe(page));
+      expect(violations, formatViolations('chat mode', violations)).toEqual([]);
       expect(v.errors).toEqual([]);
     } finally {
       await v.close();
