@@ -2,11 +2,15 @@
  * Chapter 12's playground: a prompt and the sampling settings, Generate and Stop, and the output
  * token by token as the worker streams it. Each token is coloured by the probability the model
  * gave it, and its top alternatives show on hover and on keyboard focus (arrow keys move between
- * tokens). The first Generate loads the embedded model if no model is loaded yet.
+ * tokens). The first Generate loads the embedded model if no model is loaded yet. In chat mode the
+ * prompt is wrapped in the Llama 2-Chat format (src/engine/chat-format.ts), shown as the model reads it.
  */
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import type { JSX } from 'preact';
+import { chatText, looksLikeChatModel, type ChatSpec } from '../../src/engine/chat-format.ts';
 import type { GeneratedToken, GenerationResult } from '../../src/engine/generate.ts';
+import { BOS_ID, EOS_ID } from '../../src/engine/tokenizer/special-ids.ts';
+import type { LoadedModel } from '../../src/worker/protocol.ts';
 import { formatProbability, formatProgress, percent } from '../../src/client/format.ts';
 import { GENERATION_DEFAULTS } from '../../src/engine/generation-defaults.ts';
 import { useEngine } from '../../src/client/use-engine.ts';
@@ -17,6 +21,8 @@ type RunState = 'idle' | 'running' | 'done' | 'error';
 
 interface Settings {
   prompt: string;
+  /** Chat mode only; blank means no system block. */
+  system: string;
   temperature: string;
   topP: string;
   topK: string;
@@ -26,6 +32,7 @@ interface Settings {
 
 const INITIAL: Settings = {
   prompt: 'Once upon a time',
+  system: '',
   temperature: String(GENERATION_DEFAULTS.temperature),
   topP: String(GENERATION_DEFAULTS.topP),
   topK: '0',
@@ -33,8 +40,11 @@ const INITIAL: Settings = {
   steps: String(GENERATION_DEFAULTS.steps),
 };
 
+/** The reader's message as a one-turn Llama 2-Chat dialogue. */
+const chatOf = (s: Settings): ChatSpec => ({ system: s.system.trim() === '' ? undefined : s.system, turns: [{ user: s.prompt }] });
+
 /** The settings as engine options, or the first thing wrong with them in words. */
-function parseSettings(s: Settings) {
+function parseSettings(s: Settings, chat: boolean) {
   const num = (v: string, what: string, min: number, max: number, integer = false): number => {
     const n = Number(v);
     if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
@@ -42,8 +52,9 @@ function parseSettings(s: Settings) {
     }
     return n;
   };
+  if (chat) chatText(chatOf(s)); // refuses an empty message in words before the worker is asked
   return {
-    prompt: s.prompt,
+    prompt: chat ? chatOf(s) : s.prompt,
     temperature: num(s.temperature, 'Temperature', 0, 2),
     topP: num(s.topP, 'Top-p', 0, 1),
     topK: num(s.topK, 'Top-k', 0, 1_000_000, true),
@@ -56,7 +67,7 @@ function parseSettings(s: Settings) {
 function speedLine(state: RunState, tokens: GeneratedToken[], result: GenerationResult | null, startedAt: number): string {
   const generated = tokens.filter((t) => !t.fromPrompt).length;
   if (result) {
-    const why = { steps: 'reached the step limit', bos: 'the model ended the story', aborted: 'stopped' }[result.stopReason];
+    const why = { steps: 'reached the step limit', bos: 'the model ended the story', eos: 'the model ended its answer', aborted: 'stopped' }[result.stopReason];
     return `${generated} new tokens at ${result.tokensPerSecond.toFixed(1)} tokens/s (prompt: ${result.promptTokens} tokens at ${result.prefillTokensPerSecond.toFixed(0)} tokens/s); ${why}.`;
   }
   if (state === 'running' && generated > 0) {
@@ -66,19 +77,32 @@ function speedLine(state: RunState, tokens: GeneratedToken[], result: Generation
   return state === 'running' ? 'Running the prompt…' : '';
 }
 
+/** Why the loaded (or about to load) model will not follow the chat format, or null for a chat model. */
+function notChatModelNote(model: LoadedModel | null): string | null {
+  if (!model) {
+    return 'No model is loaded yet: Generate loads the embedded story model, which is not a chat model. It has never seen [INST] or <<SYS>>, so it will treat them as story text; try it anyway to see what the format looks like to a model.';
+  }
+  const vocabSize = model.config.vocabSize;
+  if (looksLikeChatModel({ name: model.name, vocabSize })) return null;
+  const why = vocabSize !== 32000 ? `its vocabulary has ${vocabSize.toLocaleString('en-US')} pieces, not Llama 2’s 32,000` : 'its name does not say “chat”';
+  return `${model.name} is not a Llama 2-Chat model (${why}). It was not fine-tuned on this format, so do not expect it to answer; you can still try it.`;
+}
+
 function TokenDetails({ token, id }: { token: GeneratedToken; id: string }) {
   const p = token.logprob === null ? null : Math.exp(token.logprob);
   return (
     <div class="pg-details" id={id} role="tooltip" data-testid="playground-token-details">
       <p>
-        <strong>“{readablePiece(token.text || '▯')}”</strong> (token {token.id}, position {token.position})
+        <strong>“{readablePiece(visibleText(token.text, token.id))}”</strong> (token {token.id}, position {token.position})
         {token.position === 0
           ? ': the start-of-text token every sequence begins with.'
-          : p === null
-            ? '.'
-            : token.fromPrompt
-              ? `: from the prompt; the model gave it ${formatProbability(p)}.`
-              : `: the model gave it ${formatProbability(p)}.`}
+          : token.fromPrompt && (token.id === BOS_ID || token.id === EOS_ID)
+            ? `: the ${token.id === BOS_ID ? 'start' : 'end'}-of-text token, which the chat format puts around every turn.`
+            : p === null
+              ? '.'
+              : token.fromPrompt
+                ? `: from the prompt; the model gave it ${formatProbability(p)}.`
+                : `: the model gave it ${formatProbability(p)}.`}
       </p>
       {token.top.length > 0 && (
         <table>
@@ -110,6 +134,7 @@ export default function Playground() {
   const id = useId();
   const { engine, status } = useEngine();
   const [settings, setSettings] = useState<Settings>(INITIAL);
+  const [chat, setChat] = useState(false);
   const [state, setState] = useState<RunState>('idle');
   const [tokens, setTokens] = useState<GeneratedToken[]>([]);
   const [result, setResult] = useState<GenerationResult | null>(null);
@@ -149,7 +174,7 @@ export default function Playground() {
     if (!engine || state === 'running') return;
     let options: ReturnType<typeof parseSettings>;
     try {
-      options = parseSettings(settings);
+      options = parseSettings(settings, chat);
     } catch (e) {
       setError((e as Error).message);
       setState('error');
@@ -223,6 +248,15 @@ export default function Playground() {
   const seqLen = status.model?.config.seqLen;
   const tipId = `${id}-tip`;
   const loadingModel = running && status.state === 'loading' && status.progress;
+  const chatNote = chat ? notChatModelNote(status.model) : null;
+  let formatted: { text: string } | { refused: string } | null = null;
+  if (chat) {
+    try {
+      formatted = { text: chatText(chatOf(settings)) };
+    } catch (e) {
+      formatted = { refused: (e as Error).message };
+    }
+  }
 
   return (
     <section class="playground" aria-labelledby={`${id}-heading`} data-testid="playground" data-state={state}>
@@ -241,6 +275,34 @@ export default function Playground() {
         {/* Uncontrolled: Preact sets a textarea's value even while hydrating, which would wipe what
             the reader typed before the island woke up; the effect above adopts that text instead. */}
         <textarea class="pg-prompt" rows={3} data-testid="playground-prompt" {...field('prompt')} value={undefined} defaultValue={INITIAL.prompt} />
+        <div class="pg-chat">
+          <label class="pg-check">
+            <input type="checkbox" data-testid="playground-chat" checked={chat} aria-describedby={`${id}-chat-hint`} onChange={(e) => setChat(e.currentTarget.checked)} />
+            Chat format (Llama 2-Chat)
+          </label>
+          <small id={`${id}-chat-hint`}>wraps the prompt as the paper’s chat models were fine-tuned to read it; stops at the end-of-text token</small>
+          {chat && (
+            <>
+              <label for={`${id}-system`}>System prompt (optional)</label>
+              <textarea class="pg-prompt" rows={2} data-testid="playground-system" {...field('system')} />
+              {chatNote && (
+                <p class="pg-note" data-testid="playground-chat-note">
+                  {chatNote}
+                </p>
+              )}
+              <h3>What the model reads</h3>
+              {formatted && 'text' in formatted ? (
+                <pre class="pg-formatted" data-testid="playground-chat-prompt">
+                  {formatted.text}
+                </pre>
+              ) : (
+                <p class="pg-error" data-testid="playground-chat-refused">
+                  {formatted?.refused}
+                </p>
+              )}
+            </>
+          )}
+        </div>
         <div class="pg-settings">
           <div>
             <label for={`${id}-temperature`}>Temperature</label>
@@ -312,9 +374,9 @@ export default function Playground() {
       >
         {tokens.length === 0 && <span class="pg-empty">{running ? '…' : 'Press Generate to write a story.'}</span>}
         {tokens.map((t, i) => {
-          const bos = t.position === 0;
-          const band = t.logprob === null || bos ? null : bandOf(t.logprob);
-          const cls = ['pg-token', bos ? 'pg-bos' : t.fromPrompt ? 'pg-prompt-token' : `pg-${band?.id ?? 'none'}`].join(' ');
+          const special = t.id === BOS_ID || t.id === EOS_ID;
+          const band = t.logprob === null || special ? null : bandOf(t.logprob);
+          const cls = ['pg-token', special ? 'pg-bos' : t.fromPrompt ? 'pg-prompt-token' : `pg-${band?.id ?? 'none'}`].join(' ');
           return (
             <span
               key={i}
@@ -332,7 +394,7 @@ export default function Playground() {
               }}
               onBlur={() => setShown((s) => (s === i ? null : s))}
             >
-              {visibleText(t.text, bos)}
+              {visibleText(t.text, t.id)}
             </span>
           );
         })}

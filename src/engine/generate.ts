@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { chatTokens, type ChatSpec } from './chat-format.ts';
 import { EngineError } from './errors.ts';
 import { GENERATION_DEFAULTS } from './generation-defaults.ts';
 import type { Llama } from './llama.ts';
@@ -7,7 +8,8 @@ import { logSumExp, topAlternatives, type Alternative } from './token-stats.ts';
 import { Utf8StreamDecoder } from './tokenizer/utf8-stream.ts';
 
 export interface GenerateOptions {
-  prompt: string;
+  /** Text (encoded with BOS, as run.c does), or a dialogue in the Llama 2-Chat format (chat-format.ts). */
+  prompt: string | ChatSpec;
   /** Positions to run, as the reference's -n: the result has at most steps + 1 tokens with BOS. */
   steps?: number;
   temperature?: number;
@@ -35,7 +37,8 @@ export interface GenerationResult {
   tokens: number[];
   text: string;
   promptTokens: number;
-  stopReason: 'steps' | 'bos' | 'aborted';
+  /** 'eos' only for a chat prompt: a chat model ends its answer with EOS, as in Meta's reference. */
+  stopReason: 'steps' | 'bos' | 'eos' | 'aborted';
   prefillMs: number;
   decodeMs: number;
   prefillTokensPerSecond: number;
@@ -64,14 +67,16 @@ async function prefill(llama: Llama, tokens: number[], cache: ReturnType<Llama['
 
 /**
  * Generates as the reference program does (prompt forced, then sampled until `steps` positions
- * or BOS), yielding every token as soon as it is known. The prompt runs as one batched forward.
+ * or BOS; after a chat prompt also EOS), yielding every token as soon as it is known. The prompt
+ * runs as one batched forward.
  */
 export async function* generate(llama: Llama, opts: GenerateOptions): AsyncGenerator<GeneratedToken, GenerationResult> {
   const seqLen = llama.config.seqLen;
   let steps = opts.steps ?? GENERATION_DEFAULTS.steps;
   if (steps <= 0 || steps > seqLen) steps = seqLen;
   const tokenizer = llama.tokenizer;
-  const prompt = tokenizer.encode(opts.prompt, { bos: true });
+  const chat = typeof opts.prompt !== 'string';
+  const prompt = typeof opts.prompt === 'string' ? tokenizer.encode(opts.prompt, { bos: true }) : chatTokens(tokenizer, opts.prompt);
   const nAlt = opts.alternatives ?? GENERATION_DEFAULTS.alternatives;
   const sampler = new Sampler({
     temperature: opts.temperature ?? GENERATION_DEFAULTS.temperature,
@@ -84,7 +89,10 @@ export async function* generate(llama: Llama, opts: GenerateOptions): AsyncGener
   const decoder = new Utf8StreamDecoder();
   const tokens: number[] = [prompt[0]];
   const emit = (id: number, position: number, logprob: number | null, top: Alternative[], fromPrompt: boolean): GeneratedToken => {
-    const text = decoder.push(tokenizer.decodeBytes(tokens[tokens.length - 1], id));
+    // BOS and EOS (inside a chat prompt) print nothing, as in tokenizer.decode, so the streamed
+    // texts add up to the result's.
+    const special = id === tokenizer.bosId || id === tokenizer.eosId;
+    const text = special ? '' : decoder.push(tokenizer.decodeBytes(tokens[tokens.length - 1], id));
     tokens.push(id);
     return { id, position, text, logprob, top: top.map((a) => ({ ...a, piece: tokenizer.pieceText(a.id) })), fromPrompt };
   };
@@ -110,8 +118,8 @@ export async function* generate(llama: Llama, opts: GenerateOptions): AsyncGener
         break;
       }
       const next = sampler.sample(logits);
-      if (next === tokenizer.bosId) {
-        stopReason = 'bos';
+      if (next === tokenizer.bosId || (chat && next === tokenizer.eosId)) {
+        stopReason = next === tokenizer.bosId ? 'bos' : 'eos';
         break;
       }
       const lse = logSumExp(logits);

@@ -1,8 +1,30 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { chatTokens, type ChatSpec } from '../../src/engine/chat-format.ts';
+import { parseLlama2c } from '../../src/engine/checkpoint/llama2c.ts';
 import { generate, generateAll, type GeneratedToken } from '../../src/engine/generate.ts';
-import type { Llama } from '../../src/engine/llama.ts';
+import { Llama } from '../../src/engine/llama.ts';
+import { Tokenizer } from '../../src/engine/tokenizer/tokenizer.ts';
 import { loadShared, onBackend } from '../support/engine.ts';
-import { STORIES260K } from '../support/shared.ts';
+import { sharedBytes, STORIES260K, TOK512 } from '../support/shared.ts';
+
+/**
+ * stories260K rewired to always predict EOS: the blocks add nothing (wo, w2 zero), every token's
+ * embedding has +1 in dimension 0, and the classifier is zero but for EOS's row, 1 in dimension 0.
+ * So the final state has a positive dimension 0, EOS's logit is positive and every other is 0.
+ */
+function eosModel(): Llama {
+  const ck = parseLlama2c(sharedBytes(STORIES260K), 'stories260K.bin');
+  const { dim, vocabSize } = ck.config;
+  for (const layer of ck.layers) {
+    layer.wo.fill(0);
+    layer.w2.fill(0);
+  }
+  for (let t = 0; t < vocabSize; t++) ck.tokenEmbedding[t * dim] = 1;
+  ck.rmsFinal.fill(1);
+  ck.classifier = new Float32Array(vocabSize * dim);
+  ck.classifier[2 * dim] = 1;
+  return Llama.fromCheckpoint(ck, Tokenizer.fromBytes(sharedBytes(TOK512), 'tok512.bin', vocabSize), { model: 'eos', tokenizer: 'tok512.bin' });
+}
 
 describe('generation API', () => {
   let llama: Llama;
@@ -54,5 +76,32 @@ describe('generation API', () => {
     // the greedy story ends before the context is full
     expect(r.stopReason).toBe('bos');
     expect(r.tokens.length).toBeLessThan(513);
+  });
+
+  it('takes a Llama 2-Chat dialogue as the prompt: BOS and EOS between turns, text without them', async () => {
+    const chat: ChatSpec = { system: 'Tell stories.', turns: [{ user: 'Hi', assistant: 'Hello.' }, { user: 'A story, please.' }] };
+    const streamed: GeneratedToken[] = [];
+    const r = await generateAll(llama, { prompt: chat, steps: 120, temperature: 0 }, (t) => streamed.push(t));
+    const prompt = chatTokens(llama.tokenizer, chat);
+    expect(r.promptTokens).toBe(prompt.length);
+    expect(r.tokens.slice(0, prompt.length)).toEqual(prompt);
+    expect(prompt.filter((id) => id === llama.tokenizer.eosId)).toHaveLength(1);
+    expect(streamed.map((t) => t.text).join('')).toBe(r.text);
+    expect(r.text.startsWith('[INST] <<SYS>>\nTell stories.\n<</SYS>>\n\nHi [/INST] Hello. [INST] A story, please. [/INST]')).toBe(true);
+    expect(r.tokens.length).toBeGreaterThan(prompt.length);
+  });
+
+  it('stops at EOS after a chat prompt; after plain text, as run.c, only at BOS', async () => {
+    const always = eosModel();
+    try {
+      const chat = await generateAll(always, { prompt: { turns: [{ user: 'Hi' }] }, steps: 40, temperature: 0 });
+      expect(chat.stopReason).toBe('eos');
+      expect(chat.tokens).toHaveLength(chat.promptTokens);
+      const plain = await generateAll(always, { prompt: 'Hi', steps: 10, temperature: 0 });
+      expect(plain.stopReason).toBe('steps');
+      expect(plain.tokens.slice(plain.promptTokens)).toEqual(Array(10 - plain.promptTokens + 1).fill(2));
+    } finally {
+      always.dispose();
+    }
   });
 });

@@ -41,8 +41,9 @@ describe('wording', () => {
     expect(bandOf(Math.log(0.2)).id).toBe('plausible');
     expect(bandOf(Math.log(0.05)).id).toBe('unlikely');
     expect(bandOf(Math.log(0.001)).id).toBe('surprising');
-    expect(visibleText('', true)).toBe('<s>');
-    expect(visibleText('', false)).toBe('▯');
+    expect(visibleText('', 1)).toBe('<s>');
+    expect(visibleText('', 2)).toBe('</s>');
+    expect(visibleText('', 300)).toBe('▯');
   });
 });
 

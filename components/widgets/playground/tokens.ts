@@ -1,3 +1,5 @@
+import { BOS_ID, EOS_ID } from '../../../src/engine/tokenizer/special-ids.ts';
+
 /**
  * How the playground shows a token's probability: four bands with words, so the colour is never
  * the only carrier of the information (the details box and aria text say the number too).
@@ -21,9 +23,10 @@ export function bandOf(logprob: number): Band {
   return BANDS.find((b) => p >= b.min) ?? BANDS[BANDS.length - 1];
 }
 
-/** What a token span shows: its text, with invisible text made visible. */
-export function visibleText(text: string, fromBos: boolean): string {
-  if (fromBos) return '<s>';
+/** What a token span shows: its text, with invisible text made visible and BOS/EOS named. */
+export function visibleText(text: string, id: number): string {
+  if (id === BOS_ID) return '<s>';
+  if (id === EOS_ID) return '</s>';
   if (text === '') return '▯'; // part of a character whose other bytes come in later tokens
   return text;
 }

@@ -4,10 +4,9 @@
  */
 import { EngineError, mismatch } from '../errors.ts';
 import { readAllBytes, type ByteSource, type ReadOptions } from '../io/byte-source.ts';
+import { BOS_ID, EOS_ID } from './special-ids.ts';
 import { Utf8StreamDecoder } from './utf8-stream.ts';
 
-const BOS_ID = 1;
-const EOS_ID = 2;
 /** Ids 3..258 are the byte-fallback pieces <0x00>..<0xFF>: byte b encodes as id b + 3. */
 const BYTE_PIECE_BASE = 3;
 /** run.c starts its best-merge search at this score, so a merge scoring at or below it never happens. */
