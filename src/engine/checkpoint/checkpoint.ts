@@ -1,4 +1,5 @@
 import type { LlamaConfig } from '../config.ts';
+import type { TensorName } from '../weights/host-tensor.ts';
 
 /** One transformer block's weights as stored: matrices are row-major [out, in] (y = W x). */
 export interface LayerArrays {
@@ -25,10 +26,10 @@ export interface Checkpoint {
   classifier: Float32Array | null;
 }
 
-/** Every named tensor with its shape, in file order: for `inspect` and memory reports. */
-export function checkpointTensors(ck: Checkpoint): { name: string; shape: number[]; data: Float32Array }[] {
+/** Every named tensor with its shape, in file order: for `inspect`, memory reports and the weight uploader. */
+export function checkpointTensors(ck: Checkpoint): { name: TensorName; shape: number[]; data: Float32Array }[] {
   const c = ck.config;
-  const out: { name: string; shape: number[]; data: Float32Array }[] = [
+  const out: { name: TensorName; shape: number[]; data: Float32Array }[] = [
     { name: 'token_embedding', shape: [c.vocabSize, c.dim], data: ck.tokenEmbedding },
   ];
   ck.layers.forEach((l, i) => {
