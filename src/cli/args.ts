@@ -28,6 +28,7 @@ export function numberOption(value: string | undefined, name: string, fallback: 
 }
 
 export function integerOption(value: string | undefined, name: string, fallback: number, min = 0): number {
+  if (value === undefined) return fallback; // may be Infinity ("no limit")
   const n = numberOption(value, name, fallback, min);
   if (!Number.isInteger(n)) throw new EngineError('bad-argument', `--${name}: expected an integer, got "${value}"`);
   return n;
