@@ -7,7 +7,7 @@ import { createKVCache, type KVCache } from './kv-cache.ts';
 import { LlamaModel } from './model.ts';
 import { Tokenizer } from './tokenizer/tokenizer.ts';
 import type { QuantFormat } from './quant/blocks.ts';
-import { describeWeightFormat, type WeightFormat } from './weights/llama-weights.ts';
+import { describeWeightFormat, deviceBytes, type WeightFormat } from './weights/llama-weights.ts';
 import { uploadWeights } from './weights/weight-builder.ts';
 
 export interface LlamaSources {
@@ -46,9 +46,14 @@ export class Llama {
     return this.model.weights.format;
   }
 
-  /** The same, naming any matrices kept float32 in a quantized model. */
+  /** The same, naming any matrices held float32 in a quantized model. */
   get weightFormatDescription(): string {
     return describeWeightFormat(this.model.weights);
+  }
+
+  /** Backend memory the weights occupy (see deviceBytes). */
+  get weightBytes(): number {
+    return deviceBytes(this.model.weights);
   }
 
   /** Tokenizer first: it is small, so a wrong one is reported before a large download finishes. */

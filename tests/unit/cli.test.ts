@@ -31,7 +31,7 @@ describe('command line', () => {
     const text = sharedPath(VALID_STORIES);
     const r = runCli(['eval', '--model', model, '--tokenizer', tokenizer, '--text', text, '--stories', '2', '--quant', 'q4_0', '--backend', 'cpu']);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^weights q4_0\nstories 2, predicted tokens \d+, bytes \d+\nmean NLL [\d.]+ nats\/token, [\d.]+ bits\/byte\n$/);
+    expect(r.stdout).toMatch(/^weights q4_0, [\d.]+ MiB on the backend\nstories 2, predicted tokens \d+, bytes \d+\nmean NLL [\d.]+ nats\/token, [\d.]+ bits\/byte\n$/);
   });
 
   it('presets prints the Llama 2 family with exact parameter counts', () => {

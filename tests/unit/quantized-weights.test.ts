@@ -12,7 +12,7 @@ import { checkpointTensors, type Checkpoint } from '../../src/engine/checkpoint/
 import { EngineError } from '../../src/engine/errors.ts';
 import { quantizedMatMul } from '../../src/engine/kernels/quantized-matmul.ts';
 import { Llama } from '../../src/engine/llama.ts';
-import { dequantize, dequantizeRows, quantize, quantizePadded, type QuantFormat } from '../../src/engine/quant/blocks.ts';
+import { dequantize, dequantizeRows, quantize, quantizePadded, WORDS_PER_BLOCK, type QuantFormat } from '../../src/engine/quant/blocks.ts';
 import { describeWeightFormat, disposeWeights, namedWeights } from '../../src/engine/weights/llama-weights.ts';
 import { QuantizedLinear } from '../../src/engine/weights/quantized-linear.ts';
 import { WeightBuilder } from '../../src/engine/weights/weight-builder.ts';
@@ -224,6 +224,7 @@ describe('the weight builder and quantized models (stories260K, cpu)', () => {
     const logits = async (quant?: QuantFormat) => {
       const llama = Llama.fromBytes(model, STORIES260K, tok, TOK512, { quant });
       expect(llama.weightFormat).toBe(quant ?? 'f32');
+      expect(llama.weightBytes).toBe(expectedBytes(quant));
       const cache = llama.newCache();
       const out = llama.model.forward(llama.tokenizer.encode(prompt), 0, cache);
       const data = (await out.data()) as Float32Array;
@@ -232,6 +233,14 @@ describe('the weight builder and quantized models (stories260K, cpu)', () => {
       llama.dispose();
       return data;
     };
+    // Backend memory: float32 everywhere, or per 32 weights the packed words plus a float32 scale,
+    // w2's rows padded from 172 to 192 columns; the norms stay float32.
+    const c = ck.config;
+    const kv = (c.dim * c.nKvHeads) / c.nHeads;
+    const norms = (2 * c.nLayers + 1) * c.dim;
+    const matrices = (cols: number) => c.vocabSize * c.dim + c.nLayers * (2 * c.dim * c.dim + 2 * kv * c.dim + 2 * c.hiddenDim * c.dim + c.dim * cols);
+    const expectedBytes = (quant?: QuantFormat) =>
+      quant ? (matrices(192) / 32) * (WORDS_PER_BLOCK[quant] * 4 + 4) + norms * 4 : (matrices(c.hiddenDim) + norms) * 4;
     const before = tf.memory().numTensors;
     const f32 = await logits();
     const scale = f32.reduce((m, v) => Math.max(m, Math.abs(v)), 0);

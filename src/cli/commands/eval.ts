@@ -33,7 +33,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   });
   if (showProgress) process.stderr.write('\n');
   const weightFormat = llama.weightFormat;
-  const weights = llama.weightFormatDescription;
+  const weights = `${llama.weightFormatDescription}, ${(llama.weightBytes / 2 ** 20).toFixed(2)} MiB on the backend`;
   llama.dispose();
   if (o.json) {
     const { meanNll, bitsPerByte, tokens, bytes } = r;
