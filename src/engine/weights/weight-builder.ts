@@ -62,7 +62,6 @@ export class WeightBuilder {
   /** Every tensor's shape, and those of the tensors still to come. */
   private readonly shapes: Map<TensorName, number[]>;
   private readonly expected: Map<TensorName, number[]>;
-  private readonly received = new Set<TensorName>();
   /** Parts of fused matrices waiting for the rest of their group. */
   private readonly waiting = new Map<TensorName, Matrix>();
   private readonly formats = new Map<TensorName, WeightFormat>();
@@ -86,14 +85,13 @@ export class WeightBuilder {
   add(t: HostTensor): void {
     const shape = this.expected.get(t.name);
     if (!shape) {
-      if (this.received.has(t.name)) throw this.bad(`tensor ${t.name} arrived twice`);
+      if (this.shapes.has(t.name)) throw this.bad(`tensor ${t.name} arrived twice`);
       if (t.name === 'classifier') throw this.bad('tensor classifier: this model shares the classifier with the token embedding');
       throw this.bad(`tensor ${t.name} is not part of a model of ${this.config.nLayers} layers`);
     }
     if (t.shape.join() !== shape.join()) throw this.bad(`tensor ${t.name}: shape expected [${shape}], got [${t.shape}]`);
     this.checkValue(t);
     this.expected.delete(t.name);
-    this.received.add(t.name);
     if (shape.length === 1) return this.addVector(t.name, t.value as Float32Array);
     this.addMatrix(t.name, this.prepare(t.name, t.value));
   }
