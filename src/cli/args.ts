@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { EngineError } from '../engine/errors.ts';
+import type { QuantFormat } from '../engine/quant/blocks.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -27,7 +28,15 @@ export function numberOption(value: string | undefined, name: string, fallback: 
 }
 
 export function integerOption(value: string | undefined, name: string, fallback: number, min = 0): number {
+  if (value === undefined) return fallback; // may be Infinity ("no limit")
   const n = numberOption(value, name, fallback, min);
   if (!Number.isInteger(n)) throw new EngineError('bad-argument', `--${name}: expected an integer, got "${value}"`);
   return n;
+}
+
+/** --quant: the format to hold the matrices in; f32 (the default) leaves them as the file has them. */
+export function quantOption(value: string | undefined): QuantFormat | undefined {
+  if (value === undefined || value === 'f32') return undefined;
+  if (value === 'q8_0' || value === 'q4_0') return value;
+  throw new EngineError('bad-argument', `--quant: expected f32, q8_0 or q4_0, got "${value}"`);
 }

@@ -6,7 +6,9 @@ import type { ByteSource, LoadProgress } from './io/byte-source.ts';
 import { createKVCache, type KVCache } from './kv-cache.ts';
 import { LlamaModel } from './model.ts';
 import { Tokenizer } from './tokenizer/tokenizer.ts';
-import { uploadWeights } from './weights/llama-weights.ts';
+import type { QuantFormat } from './quant/blocks.ts';
+import { describeWeightFormat, deviceBytes, type WeightFormat } from './weights/llama-weights.ts';
+import { uploadWeights } from './weights/weight-builder.ts';
 
 export interface LlamaSources {
   model: ByteSource;
@@ -17,6 +19,13 @@ export interface LlamaSources {
   tokenizerBytes?: number;
   onProgress?: (p: LoadProgress) => void;
   signal?: AbortSignal;
+  /** Hold the matrices quantized (see LlamaOptions). */
+  quant?: QuantFormat;
+}
+
+export interface LlamaOptions {
+  /** Quantize the float32 matrices to this format as they are uploaded, and run them quantized. */
+  quant?: QuantFormat;
 }
 
 /** A loaded model with its tokenizer on the active backend: what every engine API works on. */
@@ -30,6 +39,21 @@ export class Llama {
 
   get config(): LlamaConfig {
     return this.checkpoint.config;
+  }
+
+  /** The format the model's matrices run in. */
+  get weightFormat(): WeightFormat {
+    return this.model.weights.format;
+  }
+
+  /** The same, naming any matrices held float32 in a quantized model. */
+  get weightFormatDescription(): string {
+    return describeWeightFormat(this.model.weights);
+  }
+
+  /** Backend memory the weights occupy (see deviceBytes). */
+  get weightBytes(): number {
+    return deviceBytes(this.model.weights);
   }
 
   /** Tokenizer first: it is small, so a wrong one is reported before a large download finishes. */
@@ -46,18 +70,25 @@ export class Llama {
       onProgress: src.onProgress,
       signal: src.signal,
     });
-    return Llama.fromCheckpoint(checkpoint, tokenizer, { model: src.modelName, tokenizer: src.tokenizerName });
+    return Llama.fromCheckpoint(checkpoint, tokenizer, { model: src.modelName, tokenizer: src.tokenizerName }, { quant: src.quant });
   }
 
   /** Both files already in memory (tests, a file the reader dropped). */
-  static fromBytes(model: Uint8Array, modelName: string, tokenizer: Uint8Array, tokenizerName: string): Llama {
-    return Llama.fromCheckpoint(parseLlama2c(model, modelName), Tokenizer.fromBytes(tokenizer, tokenizerName), {
-      model: modelName,
-      tokenizer: tokenizerName,
-    });
+  static fromBytes(model: Uint8Array, modelName: string, tokenizer: Uint8Array, tokenizerName: string, opts: LlamaOptions = {}): Llama {
+    return Llama.fromCheckpoint(
+      parseLlama2c(model, modelName),
+      Tokenizer.fromBytes(tokenizer, tokenizerName),
+      { model: modelName, tokenizer: tokenizerName },
+      opts,
+    );
   }
 
-  static fromCheckpoint(checkpoint: Checkpoint, tokenizer: Tokenizer, names: { model: string; tokenizer: string }): Llama {
+  static fromCheckpoint(
+    checkpoint: Checkpoint,
+    tokenizer: Tokenizer,
+    names: { model: string; tokenizer: string },
+    opts: LlamaOptions = {},
+  ): Llama {
     if (tokenizer.vocabSize !== checkpoint.config.vocabSize)
       throw mismatch(
         'tokenizer-mismatch',
@@ -66,7 +97,7 @@ export class Llama {
         checkpoint.config.vocabSize,
         tokenizer.vocabSize,
       );
-    const model = new LlamaModel(checkpoint.config, uploadWeights(checkpoint));
+    const model = new LlamaModel(checkpoint.config, uploadWeights(checkpoint, { quant: opts.quant, source: names.model }));
     return new Llama(checkpoint, tokenizer, model, names);
   }
 

@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { EngineError } from '../engine/errors.ts';
 import type { LoadProgress } from '../engine/io/byte-source.ts';
 import { Llama } from '../engine/llama.ts';
+import type { QuantFormat } from '../engine/quant/blocks.ts';
 
 /** A file as a byte stream with its size, or a clear error when it cannot be read. */
 export async function openFile(path: string, what: string) {
@@ -21,7 +22,11 @@ export async function openFile(path: string, what: string) {
   return { stream, size, name: basename(path) };
 }
 
-export async function loadLlamaFiles(modelPath: string, tokenizerPath: string, onProgress?: (p: LoadProgress) => void): Promise<Llama> {
+export async function loadLlamaFiles(
+  modelPath: string,
+  tokenizerPath: string,
+  opts: { onProgress?: (p: LoadProgress) => void; quant?: QuantFormat } = {},
+): Promise<Llama> {
   const model = await openFile(modelPath, 'model');
   const tokenizer = await openFile(tokenizerPath, 'tokenizer');
   return Llama.load({
@@ -31,7 +36,8 @@ export async function loadLlamaFiles(modelPath: string, tokenizerPath: string, o
     tokenizer: tokenizer.stream,
     tokenizerName: tokenizer.name,
     tokenizerBytes: tokenizer.size,
-    onProgress,
+    onProgress: opts.onProgress,
+    quant: opts.quant,
   });
 }
 

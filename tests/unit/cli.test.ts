@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.ts';
-import { parityCases, sharedPath, STORIES260K, TOK512 } from '../support/shared.ts';
+import { parityCases, sharedPath, STORIES260K, TOK512, VALID_STORIES } from '../support/shared.ts';
 
 const model = sharedPath(STORIES260K);
 const tokenizer = sharedPath(TOK512);
@@ -27,6 +27,13 @@ describe('command line', () => {
     expect(`${out.text}\n`).toBe(c.reference_stdout);
   });
 
+  it('eval --quant runs the model quantized and names the format', () => {
+    const text = sharedPath(VALID_STORIES);
+    const r = runCli(['eval', '--model', model, '--tokenizer', tokenizer, '--text', text, '--stories', '2', '--quant', 'q4_0', '--backend', 'cpu']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^weights q4_0, [\d.]+ MiB on the backend\nstories 2, predicted tokens \d+, bytes \d+\nmean NLL [\d.]+ nats\/token, [\d.]+ bits\/byte\n$/);
+  });
+
   it('presets prints the Llama 2 family with exact parameter counts', () => {
     const r = runCli(['presets', '--json']);
     expect(r.status).toBe(0);
@@ -51,6 +58,7 @@ describe('command line', () => {
     [['generate', '--model', model, '--tokenizer', sharedPath('models/llama2-tokenizer/tokenizer.bin')], 'vocabulary size'],
     [['generate', '--model', model, '--tokenizer', tokenizer, '--frobnicate'], 'frobnicate'],
     [['eval', '--model', model, '--tokenizer', tokenizer], '--text is required'],
+    [['eval', '--model', model, '--tokenizer', tokenizer, '--text', model, '--quant', 'q5'], '--quant: expected f32, q8_0 or q4_0, got "q5"'],
     [['frobnicate'], 'unknown command'],
   ])('%j fails with one clear line', (args, fragment) => {
     expectCleanFailure(runCli(args), fragment);

@@ -3,7 +3,7 @@ import { generate } from '../../engine/generate.ts';
 import { GENERATION_DEFAULTS } from '../../engine/generation-defaults.ts';
 import { parseBackend, useNodeBackend } from '../../node/backend.ts';
 import { loadLlamaFiles } from '../../node/load-files.ts';
-import { integerOption, numberOption, parseOptions, requireOption } from '../args.ts';
+import { integerOption, numberOption, parseOptions, quantOption, requireOption } from '../args.ts';
 
 
 export async function generateCommand(argv: string[]): Promise<void> {
@@ -17,6 +17,7 @@ export async function generateCommand(argv: string[]): Promise<void> {
     seed: { type: 'string' },
     steps: { type: 'string' },
     backend: { type: 'string', default: 'auto' },
+    quant: { type: 'string' },
     json: { type: 'boolean', default: false },
   });
   const options = {
@@ -28,8 +29,9 @@ export async function generateCommand(argv: string[]): Promise<void> {
     seed: integerOption(o.seed, 'seed', Math.floor(Date.now() / 1000)),
     steps: integerOption(o.steps, 'steps', GENERATION_DEFAULTS.steps),
   };
+  const quant = quantOption(o.quant);
   const report = await useNodeBackend(parseBackend(o.backend ?? 'auto'));
-  const llama = await loadLlamaFiles(requireOption(o.model, 'model'), requireOption(o.tokenizer, 'tokenizer'));
+  const llama = await loadLlamaFiles(requireOption(o.model, 'model'), requireOption(o.tokenizer, 'tokenizer'), { quant });
   const it = generate(llama, options);
   for (;;) {
     const r = await it.next();
@@ -40,7 +42,7 @@ export async function generateCommand(argv: string[]): Promise<void> {
         process.stdout.write(`${JSON.stringify({ tokens, text, backend: report.name, tokensPerSecond })}\n`);
       } else {
         process.stdout.write('\n');
-        process.stderr.write(`achieved tok/s: ${result.tokensPerSecond.toFixed(1)} (${describeBackend(report)})\n`);
+        process.stderr.write(`achieved tok/s: ${result.tokensPerSecond.toFixed(1)} (${describeBackend(report)}, weights ${llama.weightFormat})\n`);
       }
       break;
     }

@@ -45,6 +45,20 @@ export function quantize(format: QuantFormat, values: Float32Array, rows: number
   return { format, rows, cols, scales, words };
 }
 
+/**
+ * The same for rows of any width: each row is padded with zeros to whole blocks (cols rounded up
+ * to a multiple of 32; zeros quantize exactly in both formats). The product with a padded matrix
+ * needs x padded alike (QuantizedLinear does it).
+ */
+export function quantizePadded(format: QuantFormat, values: Float32Array, rows: number, cols: number): QuantizedMatrix {
+  const padded = Math.ceil(cols / BLOCK) * BLOCK;
+  if (padded === cols) return quantize(format, values, rows, cols);
+  if (rows * cols !== values.length) throw new RangeError(`${rows}×${cols} matrix needs ${rows * cols} values, got ${values.length}`);
+  const wide = new Float32Array(rows * padded);
+  for (let r = 0; r < rows; r++) wide.set(values.subarray(r * cols, (r + 1) * cols), r * padded);
+  return quantize(format, wide, rows, padded);
+}
+
 /** d = max|x| / 127, q = round(x / d): the error of each weight is at most d / 2. */
 function quantizeQ8Block(x: Float32Array, out: Uint8Array): number {
   let amax = 0;
@@ -86,10 +100,27 @@ export function blockInteger(m: QuantizedMatrix, bytes: Uint8Array, b: number, j
   return (j < 16 ? byte & 0x0f : byte >>> 4) - 8;
 }
 
+/** Chosen rows of the matrix as floats, [rows.length, cols] (an embedding lookup reads only its tokens' rows). */
+export function dequantizeRows(m: QuantizedMatrix, rows: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(rows.length * m.cols);
+  const bytes = new Uint8Array(m.words.buffer, m.words.byteOffset, m.words.byteLength);
+  const blocksPerRow = m.cols / BLOCK;
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    if (!Number.isInteger(r) || r < 0 || r >= m.rows) throw new RangeError(`row ${r} is outside the matrix's ${m.rows} rows`);
+    for (let c = 0; c < blocksPerRow; c++) {
+      const b = r * blocksPerRow + c;
+      const at = i * m.cols + c * BLOCK;
+      for (let j = 0; j < BLOCK; j++) out[at + j] = m.scales[b] * blockInteger(m, bytes, b, j);
+    }
+  }
+  return out;
+}
+
 /** The float matrix the blocks stand for (tests and references; inference never expands a matrix). */
 export function dequantize(m: QuantizedMatrix): Float32Array {
-  const out = new Float32Array(m.rows * m.cols);
-  const bytes = new Uint8Array(m.words.buffer, m.words.byteOffset, m.words.byteLength);
-  for (let b = 0; b < m.scales.length; b++) for (let j = 0; j < BLOCK; j++) out[b * BLOCK + j] = m.scales[b] * blockInteger(m, bytes, b, j);
-  return out;
+  return dequantizeRows(
+    m,
+    Int32Array.from({ length: m.rows }, (_, r) => r),
+  );
 }

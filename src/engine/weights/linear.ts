@@ -9,6 +9,8 @@ export interface Linear {
   readonly outFeatures: number;
   /** x: [tokens, in] → [tokens, out]. */
   apply(x: tf.Tensor2D): tf.Tensor2D;
+  /** What the weight occupies on the device, for memory reports. */
+  readonly bytes: number;
   dispose(): void;
 }
 
@@ -55,6 +57,9 @@ export class DenseLinear implements Linear {
   apply(x: tf.Tensor2D): tf.Tensor2D {
     // The gradient wrapper costs a scope per call: only when a gradient is being recorded.
     return tf.engine().isTapeOn() ? this.linear(x, this.weightT) : tf.matMul(x, this.weightT);
+  }
+  get bytes(): number {
+    return this.weightT.size * 4;
   }
   dispose(): void {
     this.weightT.dispose();

@@ -2,7 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { kvDim, type LlamaConfig } from '../config.ts';
 import type { Checkpoint } from '../checkpoint/checkpoint.ts';
 import { embeddingGrad } from '../kernels/embedding.ts';
+import { EngineError } from '../errors.ts';
+import { dequantizeRows, type QuantFormat, type QuantizedMatrix } from '../quant/blocks.ts';
 import { DenseLinear, type Linear } from './linear.ts';
+import type { TensorName } from './host-tensor.ts';
 
 /**
  * The tensors one transformer block computes with. q, k and v share one matrix ([wq; wk; wv]) and
@@ -21,11 +24,16 @@ export interface BlockWeights {
 /**
  * The token embedding, a row of [vocab, dim] per token. When the classifier shares the matrix it
  * is stored once, transposed for the classifier ([dim, vocab]), and a token's row is its column.
+ * A quantized table stays packed in host memory and only the looked-up rows are dequantized (a
+ * lookup reads a few rows, so it needs no kernel); a classifier sharing it is built from the same
+ * packed arrays (on the cpu backend the very same words), never from a float copy.
  */
 export class TokenEmbedding {
   private constructor(
-    private readonly table: tf.Tensor2D,
+    private readonly table: tf.Tensor2D | QuantizedMatrix,
     private readonly transposed: boolean,
+    /** The model's width (a packed table's rows may be padded beyond it to whole blocks). */
+    private readonly dim = 0,
   ) {}
   static rows(table: tf.Tensor2D): TokenEmbedding {
     return new TokenEmbedding(table, false);
@@ -33,25 +41,38 @@ export class TokenEmbedding {
   static columnsOf(classifier: DenseLinear): TokenEmbedding {
     return new TokenEmbedding(classifier.weightT, true);
   }
+  static packed(table: QuantizedMatrix, dim: number): TokenEmbedding {
+    return new TokenEmbedding(table, false, dim);
+  }
   /** [tokens, dim]. */
   lookup(tokens: number[]): tf.Tensor2D {
+    const table = this.table;
+    if (!(table instanceof tf.Tensor)) {
+      const rows = () => tf.tensor2d(dequantizeRows(table, tokens), [tokens.length, table.cols]);
+      return table.cols === this.dim ? rows() : tf.tidy(() => tf.slice(rows(), [0, 0], [-1, this.dim]));
+    }
     return tf.tidy(() => {
       const ids = tf.tensor1d(tokens, 'int32');
-      if (tf.engine().isTapeOn()) return this.transposed ? gatherColumns(this.table, ids) : gatherRows(this.table, ids);
-      if (!this.transposed) return tf.gather(this.table, ids);
-      const columns = tf.gather(this.table, ids, 1); // [dim, tokens]
+      if (tf.engine().isTapeOn()) return this.transposed ? gatherColumns(table, ids) : gatherRows(table, ids);
+      if (!this.transposed) return tf.gather(table, ids);
+      const columns = tf.gather(table, ids, 1); // [dim, tokens]
       return tokens.length === 1 ? tf.reshape(columns, [1, -1]) : tf.transpose(columns);
     });
   }
+  /** The packed table, or null when the table is a float32 tensor. */
+  get quantized(): QuantizedMatrix | null {
+    return this.table instanceof tf.Tensor ? null : this.table;
+  }
   get tensor(): tf.Tensor2D {
+    if (!(this.table instanceof tf.Tensor)) throw new EngineError('bad-argument', 'the token embedding is quantized: it has no float32 tensor');
     return this.table;
   }
   get isTransposed(): boolean {
     return this.transposed;
   }
-  /** Disposes the table unless the classifier owns it. */
+  /** Disposes the table unless the classifier owns it (a packed table is garbage-collected). */
   dispose(): void {
-    if (!this.transposed) this.table.dispose();
+    if (this.table instanceof tf.Tensor && !this.transposed) this.table.dispose();
   }
 }
 
@@ -87,45 +108,39 @@ const gatherColumns = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) =
   };
 }) as (table: tf.Tensor2D, ids: tf.Tensor1D) => tf.Tensor2D;
 
+/** The number format of a model's matrices: float32, or one of the block-quantized formats. */
+export type WeightFormat = 'f32' | QuantFormat;
+
 export interface LlamaWeights {
   tokenEmbedding: TokenEmbedding;
   blocks: BlockWeights[];
   finalNorm: tf.Tensor1D;
   classifier: Linear;
+  /** The format most matrices are held in. */
+  format: WeightFormat;
+  /** Matrices held float32 in a model otherwise quantized (a file that stores some as floats). */
+  float32Matrices: TensorName[];
 }
 
-export interface UploadOptions {
-  /** Hold every weight as a tf.Variable, for training through the same forward pass. */
-  trainable?: boolean;
+/** "q8_0", or "q8_0 (2 matrices float32: …)" where the source mixes formats. */
+export function describeWeightFormat(w: LlamaWeights): string {
+  const kept = w.float32Matrices;
+  if (kept.length === 0) return w.format;
+  return `${w.format} (${kept.length} matrices float32: ${kept.join(', ')})`;
 }
 
-/** Uploads a host checkpoint to the active TF.js backend. */
-export function uploadWeights(ck: Checkpoint, opts: UploadOptions = {}): LlamaWeights {
-  const c: LlamaConfig = ck.config;
-  const hold = <T extends tf.Tensor>(t: T): T => {
-    if (!opts.trainable) return t;
-    const v = tf.variable(t) as unknown as T;
-    t.dispose();
-    return v;
-  };
-  const vector = (v: Float32Array) => hold(tf.tensor1d(v));
-  const linear = (rows: Float32Array[], inFeatures: number) => {
-    const dense = DenseLinear.fromRows(rows, inFeatures);
-    return opts.trainable ? new DenseLinear(hold(dense.weightT)) : dense;
-  };
-  const blocks = ck.layers.map((l) => ({
-    attentionNorm: vector(l.rmsAtt),
-    qkv: linear([l.wq, l.wk, l.wv], c.dim),
-    output: linear([l.wo], c.dim),
-    ffnNorm: vector(l.rmsFfn),
-    gateUp: linear([l.w1, l.w3], c.dim),
-    down: linear([l.w2], c.hiddenDim),
-  }));
-  const classifier = linear([ck.classifier ?? ck.tokenEmbedding], c.dim);
-  const tokenEmbedding = ck.classifier
-    ? TokenEmbedding.rows(hold(tf.tensor2d(ck.tokenEmbedding, [c.vocabSize, c.dim])))
-    : TokenEmbedding.columnsOf(classifier);
-  return { tokenEmbedding, blocks, finalNorm: vector(ck.rmsFinal), classifier };
+/** Device memory the weights occupy (a packed token embedding lives in host memory: not counted). */
+export function deviceBytes(w: LlamaWeights): number {
+  const vectors = [w.finalNorm, ...w.blocks.flatMap((b) => [b.attentionNorm, b.ffnNorm])].reduce((n, t) => n + t.size * 4, 0);
+  const linears = [w.classifier, ...w.blocks.flatMap((b) => [b.qkv, b.output, b.gateUp, b.down])].reduce((n, l) => n + l.bytes, 0);
+  const table = w.tokenEmbedding.quantized || w.tokenEmbedding.isTransposed ? 0 : w.tokenEmbedding.tensor.size * 4;
+  return vectors + linears + table;
+}
+
+/** Training reads and writes float32 weights. */
+function requireFloat32(w: LlamaWeights, what: string): void {
+  if (w.format !== 'f32')
+    throw new EngineError('bad-argument', `${what} needs float32 weights, and this model holds ${w.format} ones: load it without quantization`);
 }
 
 /** [in, out] on the device back to checkpoint rows [out, in], split at the stacked boundaries. */
@@ -144,6 +159,7 @@ async function downloadRows(linear: Linear, sizes: number[]): Promise<Float32Arr
  * are asynchronous: WebGPU cannot read back synchronously in Node or a worker.
  */
 export async function downloadCheckpoint(w: LlamaWeights, c: LlamaConfig): Promise<Checkpoint> {
+  requireFloat32(w, 'saving a checkpoint');
   const vec = async (t: tf.Tensor) => Float32Array.from(await t.data());
   const layers = [];
   for (const b of w.blocks) {
@@ -167,6 +183,7 @@ export async function downloadCheckpoint(w: LlamaWeights, c: LlamaConfig): Promi
 
 /** Every distinct weight tensor with a stable name; matrices are marked for weight decay. */
 export function namedWeights(w: LlamaWeights): { name: string; tensor: tf.Tensor; matrix: boolean }[] {
+  requireFloat32(w, 'training');
   const dense = (l: Linear) => (l as DenseLinear).weightT;
   const out = w.blocks.flatMap((b, i) => [
     { name: `layers.${i}.attention_norm`, tensor: b.attentionNorm, matrix: false },
