@@ -26,7 +26,12 @@ const usage = `usage: npm run bench -- [inference] [--model F] [--tokenizer F] [
   The quantized matrix-vector kernel (one decoded token) on each Llama-2-7B matrix shape: ms per
   call and effective GB/s (weights, scales and x read once), beside float32 tf.matMul of the same
   shape. On webgpu, GPU timestamps where the adapter has them, else wall clock of --repeat queued
-  calls; --tiling tries decode tilings (threadsPerRow x rowsPerThread x groups). --out writes JSON.`;
+  calls; --tiling tries decode tilings (threadsPerRow x rowsPerThread x groups). --out writes JSON.
+       npm run bench -- 7b --synthetic [--quant q4_0|q8_0|f32] [--shape llama2-7b|stories260K] [--backend cpu|wasm|webgpu] [--context N] [--prompt 64] [--steps 16] [--bandwidth GB/s] [--json]
+  A randomly initialised model of the shape (no download), loaded tensor by tensor: load time,
+  memory (planned and measured), prefill and decode tokens/s, the GPU's kernel time per decoded
+  token (WebGPU timestamps), and weight bytes read per second against an elementwise copy in the
+  same process and, with --bandwidth, the device's nominal figure.`;
 
 function parseBackends(list: string): BackendName[] {
   return list.split(',').map((b) => {
@@ -134,6 +139,7 @@ const benches: Record<string, (argv: string[]) => Promise<void>> = {
   train: trainingBench,
   site: siteBench,
   'quant-matvec': quantMatVecBench,
+  '7b': async (argv) => (await import('./seven-b.ts')).sevenBBench(argv),
 };
 try {
   if (sub === '--help') process.stdout.write(`${usage}\n`);

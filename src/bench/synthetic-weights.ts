@@ -54,7 +54,8 @@ export function* syntheticTensors(config: LlamaConfig, format: SyntheticFormat, 
   let index = 0;
   const matrix = (name: HostTensor['name'], rows: number, cols: number): HostTensor => {
     const next = xorshift(seed * 7919 + ++index);
-    // Rows that do not split into 32-blocks stay float32, as llama.cpp leaves them (stories260K's w2).
+    // Rows that are not whole 32-blocks come as float32, as in a GGUF file (stories260K's w2);
+    // the uploader quantizes them, padded.
     const value = format === 'f32' || cols % BLOCK !== 0 ? randomFloat(rows, cols, next) : randomQuantized(format, rows, cols, next);
     return { name, shape: [rows, cols], value };
   };

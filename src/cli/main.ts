@@ -5,6 +5,7 @@ import { USAGE } from './usage.ts';
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: string }> = {
   generate: { run: async (a) => (await import('./commands/generate.ts')).generateCommand(a), usage: USAGE.generate },
   eval: { run: async (a) => (await import('./commands/eval.ts')).evalCommand(a), usage: USAGE.eval },
+  convert: { run: async (a) => (await import('./commands/convert.ts')).convertCommand(a), usage: USAGE.convert },
   inspect: { run: async (a) => (await import('./commands/inspect.ts')).inspectCommand(a), usage: USAGE.inspect },
   presets: { run: async (a) => (await import('./commands/presets.ts')).presetsCommand(a), usage: USAGE.presets },
   train: { run: async (a) => (await import('./commands/train.ts')).trainCommand(a), usage: USAGE.train },

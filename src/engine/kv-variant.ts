@@ -8,7 +8,7 @@ import { kvCacheBytesPerToken, parameterCount } from './params.ts';
 
 /** The loaded model converted to `kvHeads` key/value heads by mean-pooling (kv-pooling.ts). */
 export function pooledLlama(llama: Llama, kvHeads: number): Llama {
-  return Llama.fromCheckpoint(poolKvHeads(llama.checkpoint, kvHeads), llama.tokenizer, {
+  return Llama.fromCheckpoint(poolKvHeads(llama.requireCheckpoint('Pooling key/value heads'), kvHeads), llama.tokenizer, {
     model: `${llama.names.model} (${kvHeads} kv heads, pooled)`,
     tokenizer: llama.names.tokenizer,
   });

@@ -114,9 +114,9 @@ export function uniformTensors(config: LlamaConfig, matrices: StorageFormat): Pl
   const kv = kvDim(c);
   const out: PlannedTensor[] = [{ name: 'token_embedding', elements: c.vocabSize * c.dim, format: matrices }];
   for (let l = 0; l < c.nLayers; l++) {
-    // Rows that do not split into 32-blocks stay float32 (as llama.cpp leaves them).
+    // Quantized rows are padded with zeros to whole 32-blocks (as the weight builder does).
     const m = (name: string, elements: number, cols = c.dim) =>
-      out.push({ name: `layers.${l}.${name}`, elements, format: cols % 32 === 0 ? matrices : 'f32' });
+      out.push({ name: `layers.${l}.${name}`, elements: matrices === 'f32' ? elements : (elements / cols) * Math.ceil(cols / 32) * 32, format: matrices });
     out.push({ name: `layers.${l}.rms_att`, elements: c.dim, format: 'f32' });
     m('wq', c.dim * c.dim);
     m('wk', kv * c.dim);

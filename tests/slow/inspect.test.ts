@@ -76,7 +76,7 @@ describe('inspection API: every intermediate value of one forward pass', () => {
     expect(maxAbsDiff(get('gated', 1), expected)).toBeLessThan(1e-5);
 
     const x = get('residual_ffn', llama.config.nLayers - 1);
-    const w = llama.checkpoint.rmsFinal;
+    const w = llama.requireCheckpoint('this test').rmsFinal;
     const rms = Math.sqrt(x.reduce((a, v) => a + v * v, 0) / x.length + 1e-5);
     expect(maxAbsDiff(get('final_norm', null), x.map((v, i) => (w[i] * v) / rms))).toBeLessThan(1e-4);
   });

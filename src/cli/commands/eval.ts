@@ -23,7 +23,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const stories = splitStories(text).slice(0, limit);
   if (stories.length === 0) throw new EngineError('bad-argument', `text ${textPath}: no stories (empty file?)`);
   await useNodeBackend(parseBackend(o.backend ?? 'auto'));
-  const llama = await loadLlamaFiles(requireOption(o.model, 'model'), requireOption(o.tokenizer, 'tokenizer'), { quant });
+  const llama = await loadLlamaFiles(requireOption(o.model, 'model'), o.tokenizer, { quant });
   const showProgress = process.stderr.isTTY;
   const r = await evaluateStories(llama, stories, {
     overflow: o.truncate ? 'truncate' : 'window',

@@ -31,7 +31,7 @@ export async function generateCommand(argv: string[]): Promise<void> {
   };
   const quant = quantOption(o.quant);
   const report = await useNodeBackend(parseBackend(o.backend ?? 'auto'));
-  const llama = await loadLlamaFiles(requireOption(o.model, 'model'), requireOption(o.tokenizer, 'tokenizer'), { quant });
+  const llama = await loadLlamaFiles(requireOption(o.model, 'model'), o.tokenizer, { quant });
   const it = generate(llama, options);
   for (;;) {
     const r = await it.next();

@@ -31,7 +31,7 @@ export async function sampleStoriesCommand(argv: string[]): Promise<void> {
   const topP = numberOption(o['top-p'], 'top-p', 1, 0, 1);
   const outPath = requireOption(o.out, 'out');
   await useNodeBackend(parseBackend(o.backend ?? 'auto'));
-  const llama = await loadLlamaFiles(requireOption(o.model, 'model'), requireOption(o.tokenizer, 'tokenizer'));
+  const llama = await loadLlamaFiles(requireOption(o.model, 'model'), o.tokenizer);
   const out = createWriteStream(outPath);
   let written = 0;
   let incomplete = 0;

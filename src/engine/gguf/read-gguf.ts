@@ -51,6 +51,8 @@ export interface GgufModel {
   deviceBytes: number;
   /** The tensors as their bytes arrive, in file order; can be iterated once. */
   tensors: AsyncIterable<HostTensor>;
+  /** Stops reading the file (after a refusal or an abort); reading every tensor closes it too. */
+  close(): void;
 }
 
 function deviceBytesOf(type: SupportedType, elements: number): number {
@@ -130,6 +132,7 @@ export async function readGgufModel(source: GgufSource, opts: ReadOptions): Prom
       fileTensorBytes: entries.reduce((n, e) => n + e.fileBytes, 0),
       deviceBytes: entries.reduce((n, e) => n + e.deviceBytes, 0),
       tensors: streamTensors(reader, header, entries),
+      close: () => reader.close(),
     };
   } catch (e) {
     reader.close();

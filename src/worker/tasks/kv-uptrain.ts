@@ -54,7 +54,7 @@ export async function kvUptrain(
         evalWindows: 1,
         seed: UPTRAIN_RECIPE.seed,
       },
-      poolKvHeads(llama.checkpoint, kvHeads),
+      poolKvHeads(llama.requireCheckpoint('Uptraining'), kvHeads),
       train,
       train.subarray(0, llama.config.seqLen + 1),
     );
