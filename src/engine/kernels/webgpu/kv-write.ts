@@ -17,6 +17,8 @@ const code = `
 /**
  * Writes k and v into the cache buffers themselves (runWebGPUProgram's `output`), one launch
  * each: nothing else of the cache is read or copied. Returns new handles on the same buffers.
+ * (TF.js keeps a CPU copy of whatever it read back and serves later reads from it, so a handle
+ * read back would not show later writes; nothing reads the cache buffers themselves back.)
  */
 export function kvWriteWebGpu(backend: WebGpuBackendLike, { keys, values, k, v }: Record<string, tf.TensorInfo>, { start }: KvWriteAttrs): tf.TensorInfo[] {
   const [kvHeads, capacity, hs] = keys.shape;
