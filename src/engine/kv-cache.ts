@@ -91,7 +91,7 @@ export class ConcatKVCache implements KVCache {
 /**
  * Preallocates [kvHeads, seqLen, headSize] per layer (on first use) and writes each step's rows
  * in place with one kernel per layer: no copy of the past, whatever its length. For backends
- * with the KV_WRITE kernel (cpu, wasm).
+ * with the KV_WRITE kernel (cpu, wasm, webgpu).
  */
 export class InPlaceKVCache implements KVCache {
   readonly capacity: number;

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { attendByMatMul, attendByLoops, attentionGradByMatMul, attentionGradByLoops } from './attention-training.ts';
 import { hasKernel, registerHostKernel, runKernelOutputs } from './registry.ts';
+import { registerWebGpuKernel } from './webgpu/program.ts';
+import { attentionWebGpu } from './webgpu/attention.ts';
 
 /**
  * Causal grouped-query attention, softmax(q kᵀ / √d) v, where query head h reads kv head
@@ -224,6 +226,8 @@ export function attendRows(
     }
   }
 }
+
+registerWebGpuKernel(ATTENTION, attentionWebGpu);
 
 registerHostKernel<AttentionAttrs>(ATTENTION, (host, { q, keys, values }, { start, exact }) => {
   if (!exact) return host.matMul ? attendByMatMul(host, q, keys, values, start) : attendByLoops(host, q, keys, values, start);

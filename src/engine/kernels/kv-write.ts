@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { hasKernel, registerHostKernel, runKernelOutputs } from './registry.ts';
+import { registerWebGpuKernel } from './webgpu/program.ts';
+import { kvWriteWebGpu } from './webgpu/kv-write.ts';
 
 /**
  * Writes a step's keys and values into preallocated cache buffers, in place: rows
@@ -45,6 +47,8 @@ function writeRows(rows: Float32Array, buffer: Float32Array, kvHeads: number, ca
       buffer.set(rows.subarray(from, from + hs), (h * capacity + start + t) * hs);
     }
 }
+
+registerWebGpuKernel(KV_WRITE, kvWriteWebGpu);
 
 registerHostKernel<KvWriteAttrs>(KV_WRITE, (host, { keys, values, k, v }, { start }) => {
   const [kvHeads, capacity, hs] = keys.shape;

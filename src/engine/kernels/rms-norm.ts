@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { hasKernel, registerHostKernel, runKernel, runKernelOutputs } from './registry.ts';
+import { registerWebGpuKernel } from './webgpu/program.ts';
+import { rmsNormWebGpu } from './webgpu/rms-norm.ts';
 
 /**
  * RMSNorm (Zhang & Sennrich 2019) over the last axis: y = w ⊙ x / sqrt(mean(x²) + ε).
@@ -43,6 +45,8 @@ export function rmsNormRows(x: Float32Array, w: Float32Array, y: Float32Array, e
     for (let j = 0; j < dim; j++) y[row + j] = w[j] * f(r * x[row + j]);
   }
 }
+
+registerWebGpuKernel(RMS_NORM, rmsNormWebGpu);
 
 registerHostKernel<RmsNormAttrs>(RMS_NORM, (host, { x, weight }, { eps }) => {
   const y = host.allocate(x.shape);

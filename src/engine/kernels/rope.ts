@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { rotatePairs, type RopePositions } from '../layers/rope.ts';
 import { hasKernel, registerHostKernel, runKernel, runKernelOutputs } from './registry.ts';
+import { registerWebGpuKernel } from './webgpu/program.ts';
+import { ropeQkvWebGpu } from './webgpu/rope.ts';
 
 /**
  * RoPE on the fused projection [Wq; Wk; Wv] h: splits it into heads and rotates the queries and
@@ -94,6 +96,8 @@ export function rotateHeads(
 function copyColumns(x: Float32Array, width: number, from: number, n: number, out: Float32Array): void {
   for (let row = 0, o = 0; o < out.length; row++, o += n) out.set(x.subarray(row * width + from, row * width + from + n), o);
 }
+
+registerWebGpuKernel(ROPE_QKV, ropeQkvWebGpu);
 
 registerHostKernel<RopeQkvAttrs>(ROPE_QKV, (host, { qkv, cos, sin }, { start, nHeads, nKvHeads }) => {
   const [tokens, width] = qkv.shape;

@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { hasKernel, registerHostKernel, runKernel } from './registry.ts';
+import { registerWebGpuKernel } from './webgpu/program.ts';
+import { swiGluWebGpu } from './webgpu/swiglu.ts';
 
 /**
  * SwiGLU (Shazeer 2020) on the fused projection [W1; W3] h = [gate | up]: silu(gate) ⊙ up, with
@@ -45,6 +47,8 @@ export function swiGluRows(gateUp: Float32Array, out: Float32Array, hidden: numb
     }
   }
 }
+
+registerWebGpuKernel(SWIGLU, swiGluWebGpu);
 
 registerHostKernel<object>(SWIGLU, (host, { gateUp }) => {
   const [tokens, width] = gateUp.shape;

@@ -35,6 +35,8 @@ export interface WebGpuBackendLike {
     output?: tf.TensorInfo,
   ): tf.TensorInfo;
   makeTensorInfo(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  /** Another reference to a buffer (as Reshape takes): for an output written in place. */
+  incRef(dataId: object): void;
   disposeData(dataId: object): void;
 }
 

@@ -1,0 +1,104 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import { EngineError } from '../../errors.ts';
+import type { AttentionAttrs } from '../attention.ts';
+import { reduceSnippet, rowProgram, WORKGROUP_INDEX } from './layout.ts';
+import type { WebGpuBackendLike } from './program.ts';
+
+/** Threads per workgroup, and the positions scored per step. */
+const THREADS = 64;
+/** Output elements per thread: head sizes up to THREADS · PER_THREAD. */
+const PER_THREAD = 4;
+export const MAX_WEBGPU_HEAD_SIZE = THREADS * PER_THREAD;
+
+/**
+ * One workgroup per (token, query head). The keys are taken THREADS positions at a time, one per
+ * thread (its dot product in llama2.c's order), with an online softmax (Milakov & Gimelshein
+ * 2018): a running maximum and sum, the output accumulators rescaled when the maximum grows.
+ * Positions a query may not see (causal mask) weigh zero. Every workgroup walks the positions
+ * of the last query, a bound the same for all (barriers need uniform control flow).
+ */
+const code = `
+  var<workgroup> weights : array<f32, ${THREADS}>;
+  var<workgroup> scratch : array<f32, ${THREADS}>;
+  fn main(index : i32) {
+    let lid = i32(localIndex);
+    let hs = uniforms.hs;
+    let heads = uniforms.heads;
+    let rows = uniforms.tokens * heads;
+    let workgroup = ${WORKGROUP_INDEX};
+    let row = min(workgroup, rows - 1);
+    let t = row / heads;
+    let seen = uniforms.start + t + 1;
+    let kvAt = (row % heads) / (heads / uniforms.kvHeads) * uniforms.capacity * hs;
+    let qAt = row * hs;
+    let scale = sqrt(f32(hs));
+    var runningMax = -3.0e38;
+    var runningSum = 0.0;
+    var acc : array<f32, ${PER_THREAD}>;
+    let positions = uniforms.start + uniforms.tokens;
+    for (var chunk = 0; chunk < positions; chunk += ${THREADS}) {
+      let s = chunk + lid;
+      var score = -3.0e38;
+      if (s < seen) {
+        var dot = 0.0;
+        let kAt = kvAt + s * hs;
+        for (var i = 0; i < hs; i++) { dot += q[qAt + i] * keys[kAt + i]; }
+        score = dot / scale;
+      }
+      scratch[lid] = score;
+      ${reduceSnippet('scratch', THREADS, 'max')}
+      let newMax = max(runningMax, scratch[0]);
+      workgroupBarrier();
+      var w = 0.0;
+      if (s < seen) { w = exp(score - newMax); }
+      weights[lid] = w;
+      scratch[lid] = w;
+      ${reduceSnippet('scratch', THREADS, '+')}
+      let rescale = exp(runningMax - newMax);
+      runningSum = runningSum * rescale + scratch[0];
+      runningMax = newMax;
+      let n = min(${THREADS}, seen - chunk);
+      for (var j = 0; j < ${PER_THREAD}; j++) {
+        let i = lid + j * ${THREADS};
+        if (i < hs) {
+          var a = acc[j] * rescale;
+          for (var p = 0; p < n; p++) { a += weights[p] * values[kvAt + (chunk + p) * hs + i]; }
+          acc[j] = a;
+        }
+      }
+      workgroupBarrier();
+    }
+    if (workgroup < rows) {
+      for (var j = 0; j < ${PER_THREAD}; j++) {
+        let i = lid + j * ${THREADS};
+        if (i < hs) { result[qAt + i] = acc[j] / runningSum; }
+      }
+    }
+  }`;
+
+/**
+ * Causal GQA attention of q [tokens, heads, hs] at positions start.. over a cache
+ * [kvHeads, capacity, hs], in one launch, for decode and prefill alike. Training (exact: false)
+ * runs the same program; the gradient recomputes the probabilities in stock ops on this backend.
+ */
+export function attentionWebGpu(backend: WebGpuBackendLike, { q, keys, values }: Record<string, tf.TensorInfo>, { start }: AttentionAttrs): tf.TensorInfo {
+  const [tokens, heads, hs] = q.shape;
+  const [kvHeads, capacity] = keys.shape;
+  if (hs > MAX_WEBGPU_HEAD_SIZE)
+    throw new EngineError('backend-unavailable', `WebGPU attention handles heads of up to ${MAX_WEBGPU_HEAD_SIZE} values, not ${hs}`);
+  const program = rowProgram(
+    'LlamaAttention',
+    [tokens, heads * hs],
+    ['q', 'keys', 'values'],
+    tokens * heads,
+    THREADS,
+    'start : i32, tokens : i32, heads : i32, kvHeads : i32, hs : i32, capacity : i32,',
+    code,
+  );
+  return backend.runWebGPUProgram(
+    program,
+    [q, keys, values],
+    'float32',
+    [start, tokens, heads, kvHeads, hs, capacity].map((n) => ({ type: 'int32' as const, data: [n] })),
+  );
+}

@@ -1,0 +1,158 @@
+/**
+ * Each fused kernel's WGSL program (webgpu backend; SwiftShader without a GPU) against the cpu
+ * kernel on the same random inputs.
+ *
+ * Tolerances. The cpu kernels compute in float32 in llama2.c's order; the WGSL programs compute
+ * in float32 too, but reduce in parallel (RMSNorm's sum of squares as a tree; attention's
+ * softmax as an online softmax over chunks of 64 positions, rescaling its sums), may contract a
+ * product and a sum into one fma, and WGSL's exp may be several ulps off (the spec allows
+ * 3 + 2|x| ulp). A sum of n float32 terms in two orders differs by about √n·u of Σ|terms|
+ * (u = 2⁻²⁴ ≈ 6e-8), at most n·u; the sums here have n ≤ 200 terms, so results agree to a few
+ * 1e-6 of their scale at worst. We allow 2e-5 of each output's scale (max |value|), ten times
+ * that bound and far below what changes a token (observed on SwiftShader: 4.3e-7 attention,
+ * 1.9e-7 RMSNorm, 1.1e-7 SwiGLU, RoPE exact). RoPE is two products and one sum per element
+ * (one fma at most): 1e-6. The KV write copies: exact.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { attention, ATTENTION } from '../../src/engine/kernels/attention.ts';
+import { KV_WRITE, kvWrite } from '../../src/engine/kernels/kv-write.ts';
+import { hasKernel } from '../../src/engine/kernels/registry.ts';
+import { RMS_NORM, rmsNorm } from '../../src/engine/kernels/rms-norm.ts';
+import { ROPE_QKV, ropeQkv } from '../../src/engine/kernels/rope.ts';
+import { SWIGLU, swiGlu } from '../../src/engine/kernels/swiglu.ts';
+import { webGpuKernelNames } from '../../src/engine/kernels/webgpu/program.ts';
+import { LLAMA_NORM_EPS, LLAMA_ROPE_THETA, type LlamaConfig } from '../../src/engine/config.ts';
+import { RopePositions, ropeTables } from '../../src/engine/layers/rope.ts';
+import { createKVCache, InPlaceKVCache } from '../../src/engine/kv-cache.ts';
+import { onBackend } from '../support/engine.ts';
+import { prng } from '../support/random.ts';
+
+const TOL = 2e-5;
+const ROPE_TOL = 1e-6;
+
+/** Uniform random values in [-scale, scale), reproducible from the seed. */
+function random(n: number, seed: number, scale = 1): Float32Array {
+  const next = prng(seed);
+  return Float32Array.from({ length: n }, () => (2 * next() - 1) * scale);
+}
+
+/** Runs f on cpu and then on webgpu (each output read back), with the fused kernel registered on both. */
+async function onCpuAndWebGpu(kernel: string, f: () => tf.Tensor | tf.Tensor[]): Promise<{ cpu: Float32Array[]; gpu: Float32Array[] }> {
+  const run = async (backend: 'cpu' | 'webgpu') => {
+    await onBackend(backend);
+    expect(hasKernel(kernel)).toBe(true);
+    const out = tf.tidy(f);
+    const list = Array.isArray(out) ? out : [out];
+    const data = await Promise.all(list.map(async (t) => (await t.data()) as Float32Array));
+    const shapes = list.map((t) => t.shape);
+    tf.dispose(list);
+    return { data, shapes };
+  };
+  const cpu = await run('cpu');
+  const gpu = await run('webgpu');
+  expect(gpu.shapes).toEqual(cpu.shapes);
+  return { cpu: cpu.data, gpu: gpu.data };
+}
+
+/** Worst |gpu − cpu| over all outputs, relative to each output's scale (max |cpu value|). */
+function worstError(cpu: Float32Array[], gpu: Float32Array[]): number {
+  let worst = 0;
+  cpu.forEach((expected, o) => {
+    const scale = expected.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    expected.forEach((v, i) => (worst = Math.max(worst, Math.abs(gpu[o][i] - v) / scale)));
+  });
+  return worst;
+}
+
+const config = (over: Partial<LlamaConfig>): LlamaConfig => ({
+  dim: 64,
+  hiddenDim: 172,
+  nLayers: 1,
+  nHeads: 8,
+  nKvHeads: 4,
+  vocabSize: 32,
+  seqLen: 32,
+  sharedClassifier: true,
+  normEps: LLAMA_NORM_EPS,
+  ropeTheta: LLAMA_ROPE_THETA,
+  ...over,
+});
+
+describe('fused kernels in WGSL (webgpu) against the cpu kernels', () => {
+  beforeAll(() => onBackend('webgpu'));
+  afterAll(() => onBackend('cpu'));
+
+  it('registers every fused forward kernel for webgpu', () => {
+    expect(webGpuKernelNames).toEqual(expect.arrayContaining([RMS_NORM, SWIGLU, ROPE_QKV, ATTENTION, KV_WRITE]));
+  });
+
+  it('RMSNorm: rows wider than a workgroup, rank 2 and 3', async () => {
+    const dim = 200; // > 128 threads: each thread sums several elements
+    const w = random(dim, 1, 1.5);
+    for (const shape of [[3, dim], [2, 1, dim]]) {
+      const x = random(shape.reduce((n, d) => n * d, 1), 2, 3);
+      const { cpu, gpu } = await onCpuAndWebGpu(RMS_NORM, () => rmsNorm(tf.tensor(x, shape), tf.tensor1d(w), 1e-5));
+      expect(worstError(cpu, gpu)).toBeLessThanOrEqual(TOL);
+    }
+  });
+
+  it('SwiGLU', async () => {
+    const hidden = 172;
+    const gateUp = random(3 * 2 * hidden, 3, 4);
+    const { cpu, gpu } = await onCpuAndWebGpu(SWIGLU, () => swiGlu(tf.tensor2d(gateUp, [3, 2 * hidden])));
+    expect(worstError(cpu, gpu)).toBeLessThanOrEqual(TOL);
+  });
+
+  it('RoPE on the fused qkv rows: q, k rotated, v copied, with and without GQA', async () => {
+    for (const [nHeads, nKvHeads] of [
+      [8, 4],
+      [8, 8],
+    ]) {
+      const c = config({ nHeads, nKvHeads });
+      const hs = c.dim / nHeads;
+      const qkv = random(3 * (nHeads + 2 * nKvHeads) * hs, 4);
+      const { cpu, gpu } = await onCpuAndWebGpu(ROPE_QKV, () => {
+        const { q, k, v } = ropeQkv(tf.tensor2d(qkv, [3, (nHeads + 2 * nKvHeads) * hs]), new RopePositions(ropeTables(c), 7, 3), nHeads, nKvHeads);
+        return [q, k, v];
+      });
+      expect(worstError(cpu.slice(0, 2), gpu.slice(0, 2))).toBeLessThanOrEqual(ROPE_TOL);
+      expect(gpu[2]).toEqual(cpu[2]);
+    }
+  });
+
+  // Head size 96 > 64 threads (two outputs per thread), GQA 4/2, caches longer than the 64
+  // positions scored per step, rows past the last position filled with values that must not count.
+  for (const [label, tokens, start] of [
+    ['decode, one token after 69', 1, 69],
+    ['decode at position 0', 1, 0],
+    ['prefill from 0 (causal)', 7, 0],
+    ['prefill after 62 positions, across a chunk boundary', 5, 62],
+  ] as const) {
+    it(`attention: ${label}`, async () => {
+      const [heads, kvHeads, hs, capacity] = [4, 2, 96, 80];
+      const q = random(tokens * heads * hs, 5, 2);
+      const keys = random(kvHeads * capacity * hs, 6);
+      const values = random(kvHeads * capacity * hs, 7);
+      for (let h = 0; h < kvHeads; h++) keys.fill(50, (h * capacity + start + tokens) * hs, (h + 1) * capacity * hs);
+      const { cpu, gpu } = await onCpuAndWebGpu(ATTENTION, () =>
+        attention(tf.tensor3d(q, [tokens, heads, hs]), tf.tensor3d(keys, [kvHeads, capacity, hs]), tf.tensor3d(values, [kvHeads, capacity, hs]), start),
+      );
+      expect(worstError(cpu, gpu)).toBeLessThanOrEqual(TOL);
+    });
+  }
+
+  it('KV write: the new rows land in place, in the buffers passed in', async () => {
+    const [kvHeads, capacity, hs, tokens, start] = [2, 9, 8, 3, 4];
+    const buffers = [random(kvHeads * capacity * hs, 8), random(kvHeads * capacity * hs, 9)];
+    const rows = [random(tokens * kvHeads * hs, 10), random(tokens * kvHeads * hs, 11)];
+    const { cpu, gpu } = await onCpuAndWebGpu(KV_WRITE, () => {
+      const [keys, values] = buffers.map((b) => tf.tensor3d(b.slice(), [kvHeads, capacity, hs])); // cpu would write into b itself
+      kvWrite(keys, values, tf.tensor3d(rows[0], [tokens, kvHeads, hs]), tf.tensor3d(rows[1], [tokens, kvHeads, hs]), start);
+      return [keys, values]; // the inputs' own handles: written in place, not copied
+    });
+    expect(gpu).toEqual(cpu);
+    expect(cpu[0]).not.toEqual(buffers[0]);
+    expect(createKVCache(config({}))).toBeInstanceOf(InPlaceKVCache);
+  });
+});
