@@ -91,6 +91,7 @@ export async function sevenBBench(argv: string[]): Promise<void> {
   }
   const decodeMs = median(stepMs);
   const kernelMs = await gpuKernelMs(model, token, promptTokens + steps, cache);
+  const hostRssBytes = process.memoryUsage().rss; // with the model still loaded
   cache.dispose();
   model.dispose();
   const copyGBs = await copyBandwidthGBs();
@@ -104,7 +105,7 @@ export async function sevenBBench(argv: string[]): Promise<void> {
     plan,
     loadSeconds,
     backendBytes,
-    hostRssBytes: process.memoryUsage().rss,
+    hostRssBytes,
     prefill: { tokens: promptTokens, tokensPerSecond: promptTokens / prefillSeconds },
     decode: { steps, msPerToken: decodeMs, tokensPerSecond: 1000 / decodeMs },
     kernelMsPerToken: kernelMs,

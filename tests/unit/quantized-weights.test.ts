@@ -123,7 +123,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
       const words = tf.tensor1d(m.words, 'int32');
       const scales = tf.tensor1d(m.scales);
       expect(() => quantizedMatMul(tf.zeros([1, 31]), words, scales, { format: 'q8_0', rows: 2, cols: 32 })).toThrow(
-        /x has 31 columns, the matrix 32/,
+        /x must be float32 \[T, 32\], got float32 \[1,31\]/,
       );
     });
   });

@@ -19,8 +19,8 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { BLOCK, WORDS_PER_BLOCK, type QuantFormat } from '../../quant/blocks.ts';
 import { EngineError } from '../../errors.ts';
-import { QUANTIZED_MATMUL, type QuantizedMatMulAttrs } from '../quantized-matmul.ts';
-import { registerWebGpuKernel, type WebGpuProgram } from './program.ts';
+import type { QuantizedMatMulAttrs } from '../quantized-matmul.ts';
+import type { WebGpuBackendLike, WebGpuProgram } from './program.ts';
 
 /** Weights in one 16-byte unit. */
 const UNIT_WEIGHTS: Record<QuantFormat, number> = { q4_0: 32, q8_0: 16 };
@@ -200,19 +200,8 @@ class QuantizedMatMulProgram implements WebGpuProgram {
   }
 }
 
-function check(x: tf.TensorInfo, words: tf.TensorInfo, scales: tf.TensorInfo, { format, rows, cols }: QuantizedMatMulAttrs): void {
-  const fail = (what: string) => new EngineError('bad-argument', `${QUANTIZED_MATMUL}: ${what}`);
-  if (!(format in WORDS_PER_BLOCK)) throw fail(`unknown format "${format}"`);
-  if (!(rows >= 1 && cols >= BLOCK && cols % BLOCK === 0)) throw fail(`W must be rows ≥ 1 × a positive multiple of ${BLOCK} columns, got ${rows}×${cols}`);
-  if (x.dtype !== 'float32' || x.shape.length !== 2 || x.shape[1] !== cols) throw fail(`x must be float32 [T, ${cols}], got ${x.dtype} [${x.shape}]`);
-  const blocks = (rows * cols) / BLOCK;
-  const wordCount = blocks * WORDS_PER_BLOCK[format];
-  if (words.dtype !== 'int32' || words.shape.length !== 1 || words.shape[0] !== wordCount) throw fail(`words must be int32 [${wordCount}], got ${words.dtype} [${words.shape}]`);
-  if (scales.dtype !== 'float32' || scales.shape.length !== 1 || scales.shape[0] !== blocks) throw fail(`scales must be float32 [${blocks}], got ${scales.dtype} [${scales.shape}]`);
-}
-
-registerWebGpuKernel<QuantizedMatMulAttrs>(QUANTIZED_MATMUL, (backend, { x, words, scales }, attrs) => {
-  check(x, words, scales, attrs);
+/** The WGSL kernel (registered by ../quantized-matmul.ts, which checks its inputs first). */
+export function quantizedMatMulWebGpu(backend: WebGpuBackendLike, { x, words, scales }: Record<string, tf.TensorInfo>, attrs: QuantizedMatMulAttrs): tf.TensorInfo {
   const { format, rows, cols } = attrs;
   const tokens = x.shape[0];
   const blocksPerRow = cols / BLOCK;
@@ -220,4 +209,4 @@ registerWebGpuKernel<QuantizedMatMulAttrs>(QUANTIZED_MATMUL, (backend, { x, word
   const uniforms = [rows, blocksPerRow, blocksPerRow * UNITS_PER_BLOCK[format]].map((v) => ({ type: 'int32' as const, data: [v] }));
   const program = tokens === 1 ? new QuantizedMatVecProgram(format, rows, matVecTiling) : new QuantizedMatMulProgram(format, tokens, rows);
   return backend.runWebGPUProgram(program, [x, words, scales], 'float32', uniforms);
-});
+}
