@@ -27,7 +27,7 @@ const usage = `usage: npm run bench -- [inference] [--model F] [--tokenizer F] [
   call and effective GB/s (weights, scales and x read once), beside float32 tf.matMul of the same
   shape. On webgpu, GPU timestamps where the adapter has them, else wall clock of --repeat queued
   calls; --tiling tries decode tilings (threadsPerRow x rowsPerThread x groups). --out writes JSON.
-       npm run bench -- 7b --synthetic [--quant q4_0|q8_0|f32] [--shape llama2-7b|stories260K] [--backend cpu|wasm|webgpu] [--context N] [--prompt 64] [--steps 16] [--bandwidth GB/s] [--json]
+       npm run bench -- 7b --synthetic [--quant q4_0|q8_0|f32] [--shape llama2-7b|stories260K] [--backend cpu|wasm|webgpu] [--context N] [--prompt 64] [--steps 16] [--bandwidth GB/s] [--tiling 32x4x4] [--json]
   A randomly initialised model of the shape (no download), loaded tensor by tensor: load time,
   memory (planned and measured), prefill and decode tokens/s, the GPU's kernel time per decoded
   token (WebGPU timestamps), and weight bytes read per second against an elementwise copy in the
@@ -112,7 +112,7 @@ async function quantMatVecBench(argv: string[]) {
     tiling: { type: 'string' },
     out: { type: 'string' },
   });
-  const { benchQuantizedMatVec, matVecTable, MATVEC_SHAPES, parseTiling } = await import('./quant-matvec.ts');
+  const { benchQuantizedMatVec, fastestTiling, matVecTable, MATVEC_SHAPES, parseTiling } = await import('./quant-matvec.ts');
   const { getMatVecTiling } = await import('../engine/kernels/webgpu/quantized-matmul.ts');
   const [backend] = parseBackends(o.backend!);
   if (o.format !== 'q4_0' && o.format !== 'q8_0') throw new EngineError('bad-argument', `--format: expected q4_0 or q8_0, got "${o.format}"`);
@@ -125,6 +125,7 @@ async function quantMatVecBench(argv: string[]) {
   const result = await benchQuantizedMatVec(backend, o.format, MATVEC_SHAPES[o.shape], repeat, tilings);
   process.stdout.write(`${describeMachine()}\n${backend}${device ? ` (${device})` : ''}: ${o.format}, T = 1, ${result.timing} over ${repeat} calls per figure\n\n`);
   process.stdout.write(`${matVecTable(result)}\n`);
+  if (tilings.length > 1) process.stdout.write(`\nfastest tiling over these shapes: ${fastestTiling(result)}\n`);
   if (o.out) {
     const { writeFileSync } = await import('node:fs');
     writeFileSync(o.out, `${JSON.stringify({ machine: describeMachine(), device, date: new Date().toISOString(), ...result }, null, 2)}\n`);

@@ -187,3 +187,10 @@ export function matVecTable({ backend, format, timing, figures }: MatVecBench): 
   });
   return formatTable(header, rows);
 }
+
+/** The tiling with the least total time over all shapes (GPU time where there is one). */
+export function fastestTiling({ figures }: MatVecBench): string | undefined {
+  const total = new Map<string, number>();
+  for (const f of figures) if (f.tiling) total.set(f.tiling, (total.get(f.tiling) ?? 0) + (f.quantizedGpu ?? f.quantizedWall).msPerCall);
+  return [...total].sort((a, b) => a[1] - b[1])[0]?.[0];
+}

@@ -21,6 +21,8 @@ import { describeMachine, median } from '../node/machine.ts';
 import { webgpuAdapterName } from '../node/webgpu.ts';
 import { hostLimits } from '../node/load-files.ts';
 import { syntheticTensors, type SyntheticFormat } from './synthetic-weights.ts';
+import { formatTiling, parseTiling } from './quant-matvec.ts';
+import { getMatVecTiling, setMatVecTiling } from '../engine/kernels/webgpu/quantized-matmul.ts';
 
 /** stories260K's header (../shared/models/stories260K/stories260K.bin): GQA 8/4, shared classifier. */
 const STORIES260K: LlamaConfig = {
@@ -39,6 +41,8 @@ export async function sevenBBench(argv: string[]): Promise<void> {
     prompt: { type: 'string' },
     steps: { type: 'string' },
     bandwidth: { type: 'string' },
+    /** The WebGPU matvec's tiling (see quant-matvec's sweep). */
+    tiling: { type: 'string' },
     json: { type: 'boolean', default: false },
   });
   if (!o.synthetic) throw new EngineError('bad-argument', '7b: pass --synthetic (random weights of the shape; no download)');
@@ -54,6 +58,7 @@ export async function sevenBBench(argv: string[]): Promise<void> {
   if (promptTokens + steps > config.seqLen) throw new EngineError('bad-argument', `--prompt + --steps (${promptTokens + steps}) exceed the context ${config.seqLen}`);
 
   const backend = (await useNodeBackend(parseBackend(o.backend!))).name;
+  if (o.tiling) setMatVecTiling(parseTiling(o.tiling));
   const device = backend === 'webgpu' ? await webgpuAdapterName() : describeMachine();
   const plan = assertFits(planMemory(config, uniformTensors(config, format), promptTokens), hostLimits(), `${o.shape} ${format}`);
 
@@ -185,5 +190,6 @@ function describe(r: {
     ['weights read, kernel time', r.weightGBsKernel === undefined ? '-' : `${r.weightGBsKernel.toFixed(1)} GB/s (${ratio(r.weightGBsKernel, r.copyGBs)} of copy, ${ratio(r.weightGBsKernel, r.nominalGBs)} of nominal)`],
     ['copy bandwidth, same process', `${r.copyGBs.toFixed(1)} GB/s`],
   ];
-  return `${r.device}; backend ${r.backend}\n${r.shape} (random weights, ${r.format}), context ${r.context}\n\n${formatTable(['measure', 'value'], rows)}\n`;
+  const tiling = r.backend === 'webgpu' && r.format !== 'f32' ? `; matvec tiling ${formatTiling(getMatVecTiling())}` : '';
+  return `${r.device}; backend ${r.backend}${tiling}\n${r.shape} (random weights, ${r.format}), context ${r.context}\n\n${formatTable(['measure', 'value'], rows)}\n`;
 }
