@@ -43,6 +43,8 @@ export async function sevenBBench(argv: string[]): Promise<void> {
     bandwidth: { type: 'string' },
     /** The WebGPU matvec's tiling (see quant-matvec's sweep). */
     tiling: { type: 'string' },
+    /** TF.js webgpu's WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE: dispatches recorded before each queue submit. */
+    'submit-batch': { type: 'string' },
     json: { type: 'boolean', default: false },
   });
   if (!o.synthetic) throw new EngineError('bad-argument', '7b: pass --synthetic (random weights of the shape; no download)');
@@ -59,6 +61,7 @@ export async function sevenBBench(argv: string[]): Promise<void> {
 
   const backend = (await useNodeBackend(parseBackend(o.backend!))).name;
   if (o.tiling) setMatVecTiling(parseTiling(o.tiling));
+  if (o['submit-batch']) tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', integerOption(o['submit-batch'], 'submit-batch', 15, 1));
   const device = backend === 'webgpu' ? await webgpuAdapterName() : describeMachine();
   const plan = assertFits(planMemory(config, uniformTensors(config, format), promptTokens), hostLimits(), `${o.shape} ${format}`);
 
@@ -88,13 +91,35 @@ export async function sevenBBench(argv: string[]): Promise<void> {
   let token = await argmaxOf(model.forward(prompt, 0, cache));
   const prefillSeconds = (performance.now() - p0) / 1000;
 
+  // Each step: the forward pass and argmax are enqueued (JavaScript's share), then the token is
+  // read back (waiting for the device), as greedy decoding must.
   const stepMs: number[] = [];
+  const enqueueMs: number[] = [];
   for (let i = 0; i < steps; i++) {
     const s0 = performance.now();
-    token = await argmaxOf(model.forward([token], promptTokens + i, cache));
+    const logits = model.forward([token], promptTokens + i, cache);
+    const id = tf.tidy(() => tf.argMax(logits, 1));
+    enqueueMs.push(performance.now() - s0);
+    token = (await id.data())[0];
+    tf.dispose([logits, id]);
     stepMs.push(performance.now() - s0);
   }
   const decodeMs = median(stepMs);
+  // The same steps with nothing read back until the last: the rate when no step waits for the
+  // previous one (the token fed is fixed, so this measures dispatch and kernels, not sampling).
+  const queued = createKVCache(config);
+  const q0 = performance.now();
+  for (let i = 0; i < steps; i++) {
+    const logits = model.forward([token], i, queued);
+    if (i < steps - 1) logits.dispose();
+    else await argmaxOf(logits);
+  }
+  const queuedMs = (performance.now() - q0) / steps;
+  queued.dispose();
+  const kernelTable = await kernelBreakdown(model, [token], promptTokens + steps + 1, cache);
+  const prefillCache = createKVCache(config);
+  const prefillKernels = await kernelBreakdown(model, prompt, 0, prefillCache);
+  prefillCache.dispose();
   const kernelMs = await gpuKernelMs(model, token, promptTokens + steps, cache);
   const hostRssBytes = process.memoryUsage().rss; // with the model still loaded
   cache.dispose();
@@ -112,7 +137,9 @@ export async function sevenBBench(argv: string[]): Promise<void> {
     backendBytes,
     hostRssBytes,
     prefill: { tokens: promptTokens, tokensPerSecond: promptTokens / prefillSeconds },
-    decode: { steps, msPerToken: decodeMs, tokensPerSecond: 1000 / decodeMs },
+    decode: { steps, msPerToken: decodeMs, tokensPerSecond: 1000 / decodeMs, enqueueMsPerToken: median(enqueueMs), queuedMsPerToken: queuedMs },
+    kernels: kernelTable,
+    prefillKernels,
     kernelMsPerToken: kernelMs,
     weightBytesPerToken: readBytes,
     weightGBsWall: readGBs(readBytes, decodeMs),
@@ -153,27 +180,54 @@ async function gpuKernelMs(model: LlamaModel, token: number, position: number, c
   return typeof info.kernelMs === 'number' ? info.kernelMs : undefined;
 }
 
-/** Device memory bandwidth as this process sees it: an elementwise op over 64 MiB (read + write). */
+/** GPU time and launches per kernel name for one forward pass (WebGPU timestamps), largest first. */
+async function kernelBreakdown(model: LlamaModel, tokens: number[], position: number, cache: ReturnType<typeof createKVCache>) {
+  if (tf.getBackend() !== 'webgpu') return undefined;
+  const profile = await tf.profile(() => model.forward(tokens, position, cache).dispose());
+  const byName = new Map<string, { count: number; ms: number }>();
+  for (const k of profile.kernels) {
+    const e = byName.get(k.name) ?? { count: 0, ms: 0 };
+    e.count++;
+    e.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    byName.set(k.name, e);
+  }
+  return [...byName].map(([name, e]) => ({ name, ...e })).sort((a, b) => b.ms - a.ms);
+}
+
+/**
+ * Device memory bandwidth as this process sees it: an elementwise op over 64 MiB (a read and a
+ * write per element), timed by the GPU's own timestamps on WebGPU (a wall clock there would
+ * count the launch and readback), by the wall clock on host backends.
+ */
 async function copyBandwidthGBs(): Promise<number> {
   const n = 16 * 2 ** 20;
   const x = tf.fill([n], 1);
-  const run = async () => {
+  const runs = 8;
+  const bytes = runs * 2 * n * 4;
+  const wall = async () => {
     const t = performance.now();
-    const ys = Array.from({ length: 8 }, () => tf.neg(x));
-    await ys[7].data();
-    ys.forEach((y) => y.dispose());
+    const ys = Array.from({ length: runs }, () => tf.neg(x));
+    await ys[runs - 1].data();
+    tf.dispose(ys);
     return performance.now() - t;
   };
-  await run();
-  const ms = median([await run(), await run(), await run()]);
+  const gpu = async () => {
+    const info = await tf.time(() => tf.dispose(Array.from({ length: runs }, () => tf.neg(x))));
+    return typeof info.kernelMs === 'number' ? info.kernelMs : NaN;
+  };
+  const time = tf.getBackend() === 'webgpu' ? gpu : wall;
+  await time();
+  const ms = median([await time(), await time(), await time()]);
   x.dispose();
-  return (8 * 2 * n * 4) / (ms / 1000) / 1e9;
+  return bytes / (ms / 1000) / 1e9;
 }
 
 function describe(r: {
   device: string; backend: string; shape?: string; format: string; context: number; plan: MemoryPlan; loadSeconds: number;
   backendBytes: number; hostRssBytes: number; weightBytesPerToken: number; prefill: { tokens: number; tokensPerSecond: number };
-  decode: { steps: number; msPerToken: number; tokensPerSecond: number }; kernelMsPerToken?: number;
+  decode: { steps: number; msPerToken: number; tokensPerSecond: number; enqueueMsPerToken: number; queuedMsPerToken: number }; kernelMsPerToken?: number;
+  kernels?: { name: string; count: number; ms: number }[];
+  prefillKernels?: { name: string; count: number; ms: number }[];
   weightGBsWall: number; weightGBsKernel?: number; copyGBs: number; nominalGBs?: number;
 }): string {
   const ratio = (gbs: number | undefined, of: number | undefined) => (gbs === undefined || !of ? '-' : `${((100 * gbs) / of).toFixed(0)}%`);
@@ -185,11 +239,16 @@ function describe(r: {
     ['process RSS', formatBytes(r.hostRssBytes)],
     [`prefill (${r.prefill.tokens} tokens)`, `${r.prefill.tokensPerSecond.toFixed(1)} tok/s`],
     [`decode (median of ${r.decode.steps})`, `${r.decode.tokensPerSecond.toFixed(2)} tok/s (${r.decode.msPerToken.toFixed(2)} ms/token)`],
+    ['  of which enqueueing (JavaScript)', `${r.decode.enqueueMsPerToken.toFixed(2)} ms/token`],
+    [`decode, ${r.decode.steps} steps queued, one readback`, `${(1000 / r.decode.queuedMsPerToken).toFixed(2)} tok/s (${r.decode.queuedMsPerToken.toFixed(2)} ms/token)`],
     ['GPU kernel time per token', r.kernelMsPerToken === undefined ? '-' : `${r.kernelMsPerToken.toFixed(2)} ms`],
     ['weights read, wall clock', `${r.weightGBsWall.toFixed(1)} GB/s (${ratio(r.weightGBsWall, r.copyGBs)} of copy, ${ratio(r.weightGBsWall, r.nominalGBs)} of nominal)`],
     ['weights read, kernel time', r.weightGBsKernel === undefined ? '-' : `${r.weightGBsKernel.toFixed(1)} GB/s (${ratio(r.weightGBsKernel, r.copyGBs)} of copy, ${ratio(r.weightGBsKernel, r.nominalGBs)} of nominal)`],
     ['copy bandwidth, same process', `${r.copyGBs.toFixed(1)} GB/s`],
   ];
   const tiling = r.backend === 'webgpu' && r.format !== 'f32' ? `; matvec tiling ${formatTiling(getMatVecTiling())}` : '';
-  return `${r.device}; backend ${r.backend}${tiling}\n${r.shape} (random weights, ${r.format}), context ${r.context}\n\n${formatTable(['measure', 'value'], rows)}\n`;
+  const table = (title: string, ks?: { name: string; count: number; ms: number }[]) =>
+    ks ? `\n\n${title} (tf.profile):\n${formatTable(['kernel', 'launches', 'GPU ms'], ks.map((k) => [k.name, String(k.count), k.ms.toFixed(3)]))}` : '';
+  const kernels = table('GPU time per kernel, one decode step', r.kernels) + table(`GPU time per kernel, prefill of ${r.prefill.tokens} tokens`, r.prefillKernels);
+  return `${r.device}; backend ${r.backend}${tiling}\n${r.shape} (random weights, ${r.format}), context ${r.context}\n\n${formatTable(['measure', 'value'], rows)}${kernels}\n`;
 }
