@@ -105,17 +105,6 @@ export async function sevenBBench(argv: string[]): Promise<void> {
     stepMs.push(performance.now() - s0);
   }
   const decodeMs = median(stepMs);
-  // The same steps with nothing read back until the last: the rate when no step waits for the
-  // previous one (the token fed is fixed, so this measures dispatch and kernels, not sampling).
-  const queued = createKVCache(config);
-  const q0 = performance.now();
-  for (let i = 0; i < steps; i++) {
-    const logits = model.forward([token], i, queued);
-    if (i < steps - 1) logits.dispose();
-    else await argmaxOf(logits);
-  }
-  const queuedMs = (performance.now() - q0) / steps;
-  queued.dispose();
   const kernelTable = await kernelBreakdown(model, [token], promptTokens + steps + 1, cache);
   const prefillCache = createKVCache(config);
   const prefillKernels = await kernelBreakdown(model, prompt, 0, prefillCache);
@@ -137,7 +126,7 @@ export async function sevenBBench(argv: string[]): Promise<void> {
     backendBytes,
     hostRssBytes,
     prefill: { tokens: promptTokens, tokensPerSecond: promptTokens / prefillSeconds },
-    decode: { steps, msPerToken: decodeMs, tokensPerSecond: 1000 / decodeMs, enqueueMsPerToken: median(enqueueMs), queuedMsPerToken: queuedMs },
+    decode: { steps, msPerToken: decodeMs, tokensPerSecond: 1000 / decodeMs, enqueueMsPerToken: median(enqueueMs) },
     kernels: kernelTable,
     prefillKernels,
     kernelMsPerToken: kernelMs,
@@ -225,7 +214,7 @@ async function copyBandwidthGBs(): Promise<number> {
 function describe(r: {
   device: string; backend: string; shape?: string; format: string; context: number; plan: MemoryPlan; loadSeconds: number;
   backendBytes: number; hostRssBytes: number; weightBytesPerToken: number; prefill: { tokens: number; tokensPerSecond: number };
-  decode: { steps: number; msPerToken: number; tokensPerSecond: number; enqueueMsPerToken: number; queuedMsPerToken: number }; kernelMsPerToken?: number;
+  decode: { steps: number; msPerToken: number; tokensPerSecond: number; enqueueMsPerToken: number }; kernelMsPerToken?: number;
   kernels?: { name: string; count: number; ms: number }[];
   prefillKernels?: { name: string; count: number; ms: number }[];
   weightGBsWall: number; weightGBsKernel?: number; copyGBs: number; nominalGBs?: number;
@@ -240,7 +229,6 @@ function describe(r: {
     [`prefill (${r.prefill.tokens} tokens)`, `${r.prefill.tokensPerSecond.toFixed(1)} tok/s`],
     [`decode (median of ${r.decode.steps})`, `${r.decode.tokensPerSecond.toFixed(2)} tok/s (${r.decode.msPerToken.toFixed(2)} ms/token)`],
     ['  of which enqueueing (JavaScript)', `${r.decode.enqueueMsPerToken.toFixed(2)} ms/token`],
-    [`decode, ${r.decode.steps} steps queued, one readback`, `${(1000 / r.decode.queuedMsPerToken).toFixed(2)} tok/s (${r.decode.queuedMsPerToken.toFixed(2)} ms/token)`],
     ['GPU kernel time per token', r.kernelMsPerToken === undefined ? '-' : `${r.kernelMsPerToken.toFixed(2)} ms`],
     ['weights read, wall clock', `${r.weightGBsWall.toFixed(1)} GB/s (${ratio(r.weightGBsWall, r.copyGBs)} of copy, ${ratio(r.weightGBsWall, r.nominalGBs)} of nominal)`],
     ['weights read, kernel time', r.weightGBsKernel === undefined ? '-' : `${r.weightGBsKernel.toFixed(1)} GB/s (${ratio(r.weightGBsKernel, r.copyGBs)} of copy, ${ratio(r.weightGBsKernel, r.nominalGBs)} of nominal)`],

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.ts';
 import { parityCases, sharedPath, STORIES260K, TOK512, VALID_STORIES } from '../support/shared.ts';
@@ -32,6 +35,21 @@ describe('command line', () => {
     const r = runCli(['eval', '--model', model, '--tokenizer', tokenizer, '--text', text, '--stories', '2', '--quant', 'q4_0', '--backend', 'cpu']);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^weights q4_0, [\d.]+ MiB on the backend\nstories 2, predicted tokens \d+, bytes \d+\nmean NLL [\d.]+ nats\/token, [\d.]+ bits\/byte\n$/);
+  });
+
+  it('convert writes a GGUF that generate runs with its own tokenizer, to the same tokens as the .bin; a separate tokenizer is refused', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gguf-cli-'));
+    const gguf = join(dir, 'stories260K.gguf');
+    const c = runCli(['convert', '--model', model, '--tokenizer', tokenizer, '--out', gguf, '--type', 'f32']);
+    expect(c.status).toBe(0);
+    expect(c.stdout).toMatch(/stories260K\.gguf: GGUF v3, matrices f32, /);
+    const args = ['--prompt', 'Once upon', '--temperature', '0', '--steps', '24', '--backend', 'cpu', '--json'];
+    const fromBin = JSON.parse(runCli(['generate', '--model', model, '--tokenizer', tokenizer, ...args]).stdout);
+    const fromGguf = JSON.parse(runCli(['generate', '--model', gguf, ...args]).stdout);
+    expect(fromGguf.tokens).toEqual(fromBin.tokens);
+    expectCleanFailure(runCli(['generate', '--model', gguf, '--tokenizer', tokenizer, '--steps', '2']), 'carries its own tokenizer');
+    expectCleanFailure(runCli(['generate', '--model', model, '--steps', '2']), '--tokenizer is required');
+    rmSync(dir, { recursive: true });
   });
 
   it('presets prints the Llama 2 family with exact parameter counts', () => {
