@@ -1,7 +1,7 @@
 /** One line per command, for --help and error messages. */
 export const USAGE = {
   generate:
-    'generate --model F [--tokenizer F] [--prompt S] [--temperature 1] [--top-p 0.9] [--top-k 0] [--seed N] [--steps 256] [--backend auto|wasm|cpu|webgpu] [--quant f32|q8_0|q4_0] [--json]',
+    'generate --model F [--tokenizer F] [--prompt S] [--chat [--system S]] [--temperature 1] [--top-p 0.9] [--top-k 0] [--seed N] [--steps 256] [--backend auto|wasm|cpu|webgpu] [--quant f32|q8_0|q4_0] [--json]',
   eval:
     'eval --model F [--tokenizer F] --text FILE [--stories N] [--truncate] [--backend B] [--quant f32|q8_0|q4_0] [--json]',
   convert:

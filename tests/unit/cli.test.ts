@@ -49,6 +49,10 @@ describe('command line', () => {
     expect(fromGguf.tokens).toEqual(fromBin.tokens);
     expectCleanFailure(runCli(['generate', '--model', gguf, '--tokenizer', tokenizer, '--steps', '2']), 'carries its own tokenizer');
     expectCleanFailure(runCli(['generate', '--model', model, '--steps', '2']), '--tokenizer is required');
+    // --chat wraps the prompt in the Llama 2-Chat format: its tokens open the output.
+    const chat = JSON.parse(runCli(['generate', '--model', gguf, '--chat', '--system', 'Be kind.', '--prompt', 'Hi', '--steps', '60', '--temperature', '0', '--backend', 'cpu', '--json']).stdout);
+    expect(chat.text.startsWith('[INST] <<SYS>>\nBe kind.\n<</SYS>>\n\nHi [/INST]')).toBe(true);
+    expectCleanFailure(runCli(['generate', '--model', gguf, '--system', 'x', '--steps', '2']), '--system needs --chat');
     rmSync(dir, { recursive: true });
   });
 

@@ -1,4 +1,6 @@
 import { describeBackend } from '../../engine/backend.ts';
+import type { ChatSpec } from '../../engine/chat-format.ts';
+import { EngineError } from '../../engine/errors.ts';
 import { generate } from '../../engine/generate.ts';
 import { GENERATION_DEFAULTS } from '../../engine/generation-defaults.ts';
 import { parseBackend, useNodeBackend } from '../../node/backend.ts';
@@ -11,6 +13,9 @@ export async function generateCommand(argv: string[]): Promise<void> {
     model: { type: 'string' },
     tokenizer: { type: 'string' },
     prompt: { type: 'string', default: '' },
+    /** Treat --prompt as a user message in the Llama 2-Chat format, with an optional --system prompt. */
+    chat: { type: 'boolean', default: false },
+    system: { type: 'string' },
     temperature: { type: 'string' },
     'top-p': { type: 'string' },
     'top-k': { type: 'string' },
@@ -20,8 +25,10 @@ export async function generateCommand(argv: string[]): Promise<void> {
     quant: { type: 'string' },
     json: { type: 'boolean', default: false },
   });
+  if (o.system !== undefined && !o.chat) throw new EngineError('bad-argument', '--system needs --chat (it is part of the Llama 2-Chat prompt format)');
+  const prompt: string | ChatSpec = o.chat ? { system: o.system, turns: [{ user: o.prompt ?? '' }] } : (o.prompt ?? '');
   const options = {
-    prompt: o.prompt ?? '',
+    prompt,
     temperature: numberOption(o.temperature, 'temperature', GENERATION_DEFAULTS.temperature, 0),
     topP: numberOption(o['top-p'], 'top-p', GENERATION_DEFAULTS.topP, 0, 1),
     topK: integerOption(o['top-k'], 'top-k', 0),
