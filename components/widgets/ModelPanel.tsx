@@ -1,7 +1,8 @@
 /**
  * The model in this page: engine status, the compute backend (and why the faster ones were not
  * used), the loaded model's shape and size, load progress, errors in words, and the picker
- * (embedded model, TinyStories checkpoints from the internet, or the reader's own llama2.c files).
+ * (embedded model, TinyStories checkpoints or Llama-2-7B-Chat from the internet, or the reader's own
+ * files: a llama2.c checkpoint with its tokenizer, or one GGUF file).
  * Every widget on the page shares this one engine (src/client/engine-client.ts).
  */
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
@@ -10,6 +11,7 @@ import { attentionKind } from '../../src/engine/config.ts';
 import type { EngineStatus, LoadedModel } from '../../src/client/engine-client.ts';
 import { REMOTE_MODELS, type ModelSource } from '../../src/client/model-sources.ts';
 import { formatBytes, formatCount, formatProgress, percent } from '../../src/client/format.ts';
+import { isGgufBlob } from '../../src/engine/gguf/magic.ts';
 import { useEngine } from '../../src/client/use-engine.ts';
 import { sortDropped, type FilePair } from './model-panel/pick-files.ts';
 import './model-panel/model-panel.css';
@@ -43,6 +45,10 @@ function ConfigSummary({ model }: { model: LoadedModel }) {
       </dd>
       <dt>Parameters</dt>
       <dd data-testid="model-parameters">{formatCount(model.parameters)}</dd>
+      <dt>Weights</dt>
+      <dd data-testid="model-weights">
+        <span data-testid="model-weight-format">{model.weightFormat}</span>, {formatBytes(model.weightBytes)} on the backend
+      </dd>
     </>
   );
 }
@@ -52,6 +58,17 @@ export default function ModelPanel() {
   const { engine, status } = useEngine();
   const [choice, setChoice] = useState<string>(EMBEDDED);
   const [files, setFiles] = useState<FilePair<File>>({ model: null, tokenizer: null });
+  // Whether the chosen model file is GGUF (then it needs no tokenizer file), from its first bytes.
+  const [modelIsGguf, setModelIsGguf] = useState(false);
+  useEffect(() => {
+    let current = true;
+    const file = files.model;
+    if (!file) setModelIsGguf(false);
+    else isGgufBlob(file).then((gguf) => current && setModelIsGguf(gguf), () => current && setModelIsGguf(false));
+    return () => {
+      current = false;
+    };
+  }, [files.model]);
   const [localError, setLocalError] = useState<string | null>(null);
   const [dragging, setDragging] = useState(false);
   const loading = status.state === 'loading';
@@ -66,11 +83,12 @@ export default function ModelPanel() {
     if (!engine) return;
     let source: ModelSource;
     if (choice === FILES) {
-      if (!files.model || !files.tokenizer) {
-        setLocalError('Choose both files first: a llama2.c checkpoint (.bin) and its tokenizer (.bin).');
+      const gguf = files.model ? await isGgufBlob(files.model).catch(() => false) : false;
+      if (!files.model || (!gguf && !files.tokenizer)) {
+        setLocalError('Choose a model file first: one GGUF file (.gguf), or a llama2.c checkpoint (.bin) and its tokenizer (.bin).');
         return;
       }
-      source = { kind: 'files', model: files.model, tokenizer: files.tokenizer };
+      source = { kind: 'files', model: files.model, tokenizer: gguf ? null : files.tokenizer };
     } else {
       source = choice === EMBEDDED ? { kind: 'embedded' } : { kind: 'url', id: choice };
     }
@@ -83,13 +101,14 @@ export default function ModelPanel() {
     }
   };
 
-  const onDrop = (event: JSX.TargetedDragEvent<HTMLDivElement>) => {
+  const onDrop = async (event: JSX.TargetedDragEvent<HTMLDivElement>) => {
     event.preventDefault();
     setDragging(false);
     const dropped = [...(event.dataTransfer?.files ?? [])];
     if (!dropped.length) return;
     setChoice(FILES);
-    setFiles((current) => sortDropped(dropped, current));
+    const kinds = await Promise.all(dropped.map((f) => isGgufBlob(f).catch(() => false)));
+    setFiles((current) => sortDropped(dropped, current, (f) => kinds[dropped.indexOf(f)]));
   };
 
   const pickFile = (slot: keyof FilePair<File>) => (event: JSX.TargetedEvent<HTMLInputElement>) => {
@@ -178,24 +197,44 @@ export default function ModelPanel() {
               </option>
             ))}
           </optgroup>
-          <option value={FILES}>My own llama2.c files…</option>
+          <option value={FILES}>My own files (GGUF or llama2.c)…</option>
         </select>
         {remote && (
           <p class="muted model-choice-note" data-testid="model-choice-note">
-            {remote.title}: {remote.description}. Downloads {formatBytes(remote.modelBytes)} plus a{' '}
-            {formatBytes(remote.tokenizerBytes)} tokenizer once; the browser keeps them for next time.
+            {remote.title}: {remote.description}.{' '}
+            {remote.requirement ? `It ${remote.requirement}. ` : ''}
+            {remote.tokenizerUrl === null
+              ? `Streams ${formatBytes(remote.modelBytes)} once, then the browser keeps it for next time.`
+              : `Downloads ${formatBytes(remote.modelBytes)} plus a ${formatBytes(remote.tokenizerBytes)} tokenizer once; the browser keeps them for next time.`}
           </p>
         )}
         {choice === FILES && (
           <div class="model-files">
             <p class="muted">
-              A float32 llama2.c checkpoint (<code>.bin</code>, as <code>export.py --version 0</code> writes it) and its tokenizer
-              (<code>tokenizer.bin</code> or <code>tok512.bin</code>). The files stay on this device.
+              A GGUF file of a Llama model (<code>.gguf</code>: F32, F16, Q8_0, Q4_0 or Q6_K tensors; its tokenizer is inside), or a
+              float32 llama2.c checkpoint (<code>.bin</code>, as <code>export.py --version 0</code> writes it) and its tokenizer (
+              <code>tokenizer.bin</code> or <code>tok512.bin</code>). The files stay on this device; a GGUF file is read piece by
+              piece, never whole.
             </p>
-            <label for={`${id}-model-file`}>Checkpoint file</label>
-            <input id={`${id}-model-file`} type="file" accept=".bin,application/octet-stream" data-testid="model-file" onChange={pickFile('model')} />
-            <label for={`${id}-tok-file`}>Tokenizer file</label>
-            <input id={`${id}-tok-file`} type="file" accept=".bin,application/octet-stream" data-testid="tokenizer-file" onChange={pickFile('tokenizer')} />
+            <label for={`${id}-model-file`}>Model file (.gguf or .bin)</label>
+            <input
+              id={`${id}-model-file`}
+              type="file"
+              accept=".gguf,.bin,application/octet-stream"
+              data-testid="model-file"
+              aria-describedby={modelIsGguf ? `${id}-gguf-note` : undefined}
+              onChange={pickFile('model')}
+            />
+            {modelIsGguf ? (
+              <p class="muted" id={`${id}-gguf-note`} data-testid="model-file-kind">
+                A GGUF file: its tokenizer is inside, so no tokenizer file is needed.
+              </p>
+            ) : (
+              <>
+                <label for={`${id}-tok-file`}>Tokenizer file (llama2.c checkpoints only)</label>
+                <input id={`${id}-tok-file`} type="file" accept=".bin,application/octet-stream" data-testid="tokenizer-file" onChange={pickFile('tokenizer')} />
+              </>
+            )}
           </div>
         )}
         <div
@@ -208,12 +247,14 @@ export default function ModelPanel() {
           onDragLeave={() => setDragging(false)}
           onDrop={onDrop}
         >
-          Or drop a checkpoint and its tokenizer here.
+          Or drop a GGUF file, or a checkpoint and its tokenizer, here.
           {(files.model || files.tokenizer) && (
             <span class="model-drop-files" data-testid="model-drop-files">
               {' '}
-              Checkpoint: {files.model ? `${files.model.name} (${formatBytes(files.model.size)})` : 'not chosen'}; tokenizer:{' '}
-              {files.tokenizer ? `${files.tokenizer.name} (${formatBytes(files.tokenizer.size)})` : 'not chosen'}.
+              Model: {files.model ? `${files.model.name} (${formatBytes(files.model.size)})` : 'not chosen'};{' '}
+              {modelIsGguf
+                ? 'tokenizer: inside the GGUF file.'
+                : `tokenizer: ${files.tokenizer ? `${files.tokenizer.name} (${formatBytes(files.tokenizer.size)})` : 'not chosen'}.`}
             </span>
           )}
         </div>

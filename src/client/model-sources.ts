@@ -1,6 +1,7 @@
 /**
  * Which models the page can load: the embedded one (shipped with the site, works offline), the
- * llama2.c TinyStories checkpoints for readers who are online, or files the reader picks.
+ * llama2.c TinyStories checkpoints and Llama-2-7B-Chat as GGUF for readers who are online, or
+ * files the reader picks (a llama2.c checkpoint and its tokenizer, or one GGUF file).
  * Resolves each into the LoadSpec the worker understands. No engine imports (page bundle stays small).
  */
 import type { LoadSpec } from '../worker/protocol.ts';
@@ -9,18 +10,24 @@ export type ModelSource =
   | { kind: 'embedded' }
   /** An id of REMOTE_MODELS. */
   | { kind: 'url'; id: string }
-  | { kind: 'files'; model: File; tokenizer: File };
+  /** tokenizer null: the model is a GGUF file, which carries its own. */
+  | { kind: 'files'; model: File; tokenizer: File | null };
 
 export interface RemoteModel {
   id: string;
   title: string;
   /** What it is, in one line. */
   description: string;
+  /** llama2.c: float32 version-0 checkpoint plus tokenizer; gguf: one file, tokenizer inside, streamed. */
+  format: 'llama2c' | 'gguf';
   modelUrl: string;
-  tokenizerUrl: string;
-  /** Download sizes in bytes (checkpoint, tokenizer): float32 llama2.c version-0 files. */
+  /** null for a GGUF file. */
+  tokenizerUrl: string | null;
+  /** Download sizes in bytes (the tokenizer's 0 for a GGUF file). */
   modelBytes: number;
   tokenizerBytes: number;
+  /** What the reader should know before starting it. */
+  requirement?: string;
 }
 
 const TINYLLAMAS = 'https://huggingface.co/karpathy/tinyllamas/resolve/main';
@@ -31,11 +38,13 @@ const LLAMA2C_TOKENIZER_BYTES = 433_869;
 /**
  * Andrej Karpathy's TinyStories checkpoints (llama2.c, MIT). Sizes: stories260K and its tok512 as
  * found in ../shared; the others follow from their shapes (28-byte header + float32 weights +
- * RoPE tables), which gives stories15M's published 60,816,028 bytes exactly.
+ * RoPE tables), which gives stories15M's published 60,816,028 bytes exactly. Then Llama-2-7B-Chat
+ * as GGUF Q4_0 (Llama 2 Community License), its size as Hugging Face lists it.
  */
 export const REMOTE_MODELS: readonly RemoteModel[] = [
   {
     id: 'stories260K',
+    format: 'llama2c',
     title: 'stories260K',
     description: 'a 260K-parameter TinyStories model with its own 512-piece tokenizer',
     modelUrl: `${TINYLLAMAS}/stories260K/stories260K.bin`,
@@ -45,6 +54,7 @@ export const REMOTE_MODELS: readonly RemoteModel[] = [
   },
   {
     id: 'stories15M',
+    format: 'llama2c',
     title: 'stories15M',
     description: 'a 15M-parameter TinyStories model (dim 288, 6 layers) with the Llama 2 tokenizer',
     modelUrl: `${TINYLLAMAS}/stories15M.bin`,
@@ -54,6 +64,7 @@ export const REMOTE_MODELS: readonly RemoteModel[] = [
   },
   {
     id: 'stories42M',
+    format: 'llama2c',
     title: 'stories42M',
     description: 'a 42M-parameter TinyStories model (dim 512, 8 layers) with the Llama 2 tokenizer',
     modelUrl: `${TINYLLAMAS}/stories42M.bin`,
@@ -63,12 +74,24 @@ export const REMOTE_MODELS: readonly RemoteModel[] = [
   },
   {
     id: 'stories110M',
+    format: 'llama2c',
     title: 'stories110M',
     description: 'a 110M-parameter TinyStories model (dim 768, 12 layers) with the Llama 2 tokenizer',
     modelUrl: `${TINYLLAMAS}/stories110M.bin`,
     tokenizerUrl: LLAMA2C_TOKENIZER,
     modelBytes: 438_381_596,
     tokenizerBytes: LLAMA2C_TOKENIZER_BYTES,
+  },
+  {
+    id: 'llama-2-7b-chat-q4_0',
+    format: 'gguf',
+    title: 'Llama-2-7B-Chat Q4_0',
+    description: "Meta's Llama 2 7B chat model, 4-bit (GGUF Q4_0, converted by TheBloke), with the Llama 2 tokenizer inside",
+    modelUrl: 'https://huggingface.co/TheBloke/Llama-2-7B-Chat-GGUF/resolve/main/llama-2-7b-chat.Q4_0.gguf',
+    tokenizerUrl: null,
+    modelBytes: 3_825_807_040,
+    tokenizerBytes: 0,
+    requirement: 'needs WebGPU on a GPU with about 8 GB',
   },
 ];
 
@@ -98,8 +121,9 @@ export function loadSpecFor(source: ModelSource, siteRoot: string): LoadSpec {
         kind: 'fetch',
         label: m.title,
         origin: 'remote',
-        model: { url: m.modelUrl, name: fileName(m.modelUrl) },
-        tokenizer: { url: m.tokenizerUrl, name: fileName(m.tokenizerUrl) },
+        // A GGUF file streams: it may be larger than any one buffer the browser allows.
+        model: { url: m.modelUrl, name: fileName(m.modelUrl), stream: m.format === 'gguf' },
+        tokenizer: m.tokenizerUrl === null ? null : { url: m.tokenizerUrl, name: fileName(m.tokenizerUrl) },
         cache: true,
       };
     }

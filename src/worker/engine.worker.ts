@@ -23,10 +23,19 @@ const state = createEngineState({
     'tfjs-backend-wasm-simd.wasm': new URL(wasmSimd, scope.location.href).href,
     'tfjs-backend-wasm-threaded-simd.wasm': new URL(wasmThreaded, scope.location.href).href,
   },
+  // Small files whole over XHR (see there why); large ones (marked `stream`) stream over fetch.
   download: xhrDownload,
+  // Chromium's estimate in GiB (rounded down, at most 8): bounds what the cpu and webgl backends may
+  // be asked to hold; absent elsewhere, and then only WebGPU's and WebAssembly's own limits apply.
+  hostMemoryBytes: deviceMemoryBytes(),
   // Absent on insecure origins (plain http other than localhost): then nothing is cached.
   caches: typeof caches === 'undefined' ? null : caches,
 });
+
+function deviceMemoryBytes(): number | undefined {
+  const gib = (navigator as WorkerNavigator & { deviceMemory?: number }).deviceMemory;
+  return typeof gib === 'number' && gib > 0 ? gib * 2 ** 30 : undefined;
+}
 
 const post = (reply: EngineReply, transfer: Transferable[] = []) => scope.postMessage(reply, transfer);
 

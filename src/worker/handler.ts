@@ -5,6 +5,7 @@
  * Pure of the worker itself (engine.worker.ts wires it to `self`), so Node tests drive it directly.
  */
 import { selectBackend, type SelectBackendOptions } from '../engine/backend.ts';
+import { backendMemoryLimits } from '../engine/device-limits.ts';
 import { generate } from '../engine/generate.ts';
 import { inspectForwardAsync } from '../engine/inspect.ts';
 import type { LoadProgress } from '../engine/io/byte-source.ts';
@@ -24,7 +25,7 @@ import {
   type Post,
   type TokenizeResult,
 } from './protocol.ts';
-import { openSpec, type OpenedSpec, type SourceDeps } from './sources.ts';
+import { byteSourceOf, openSpec, type OpenedSpec, type SourceDeps } from './sources.ts';
 import { TASKS } from './tasks/registry.ts';
 import type { TaskName } from './tasks/types.ts';
 
@@ -33,6 +34,8 @@ export interface EngineDeps extends SourceDeps {
   wasmPaths?: SelectBackendOptions['wasmPaths'];
   /** Lets queued messages (a `stop`) in between generated tokens; see macrotask(). */
   yieldToEventLoop?: () => Promise<void>;
+  /** The machine's memory where known: what bounds the cpu and webgl backends in the memory plan. */
+  hostMemoryBytes?: number;
 }
 
 export interface EngineState {
@@ -114,8 +117,23 @@ function describeModel(llama: Llama, opened: OpenedSpec): LoadedModel {
     config: { ...llama.config },
     parameters: parameterCount(llama.config),
     origin: opened.origin,
-    tokenizerName: opened.tokenizer.name,
+    tokenizerName: opened.tokenizer?.name ?? 'built into the GGUF file',
+    weightFormat: llama.weightFormatDescription,
+    weightBytes: llama.weightBytes,
   };
+}
+
+/** A GGUF file streams its tensors to the backend once its memory plan fits; a llama2.c one loads whole. */
+function loadOpened(state: EngineState, files: OpenedSpec, onProgress: (p: LoadProgress) => void): Promise<Llama> {
+  const model = { model: files.model.source, modelName: files.model.name, modelBytes: files.model.bytes, onProgress };
+  if (files.format === 'gguf') return Llama.loadGguf({ ...model, limits: backendMemoryLimits(state.deps.hostMemoryBytes) });
+  return Llama.load({
+    ...model,
+    model: byteSourceOf(files.model.source),
+    tokenizer: byteSourceOf(files.tokenizer.source),
+    tokenizerName: files.tokenizer.name,
+    tokenizerBytes: files.tokenizer.bytes,
+  });
 }
 
 async function load(state: EngineState, spec: LoadSpec, post: Post): Promise<LoadedModel> {
@@ -123,20 +141,18 @@ async function load(state: EngineState, spec: LoadSpec, post: Post): Promise<Loa
   setStatus(state, { state: 'loading', error: null, progress: { what: 'Opening the model files', loaded: 0, total: null } }, post);
   try {
     const files = await openSpec(spec, state.deps, (what, loaded, total) => setStatus(state, { progress: { what, loaded, total } }, post));
-    const activity = (p: LoadProgress) => (p.name === files.tokenizer.name ? files.tokenizer : files.model).activity;
-    const llama = await Llama.load({
-      model: files.model.source,
-      modelName: files.model.name,
-      modelBytes: files.model.bytes,
-      tokenizer: files.tokenizer.source,
-      tokenizerName: files.tokenizer.name,
-      tokenizerBytes: files.tokenizer.bytes,
-      onProgress: (p) => {
+    const activity = (p: LoadProgress) => (p.name === files.tokenizer?.name ? files.tokenizer : files.model).activity;
+    let llama: Llama;
+    try {
+      llama = await loadOpened(state, files, (p) => {
         const total = p.totalBytes !== undefined && p.totalBytes >= p.loadedBytes ? p.totalBytes : null;
         setStatus(state, { progress: { what: activity(p), loaded: p.loadedBytes, total } }, post);
-      },
-    });
-    const notes = (await Promise.all([files.tokenizer.keep(), files.model.keep()])).filter((n) => n !== null);
+      });
+    } catch (e) {
+      await files.model.discard();
+      throw e;
+    }
+    const notes = (await Promise.all([files.tokenizer?.keep() ?? null, files.model.keep()])).filter((n) => n !== null);
     state.llama?.dispose();
     state.llama = llama;
     const model = describeModel(llama, files);

@@ -37,7 +37,12 @@ export interface LoadedModel {
   parameters: number;
   /** Where the bytes came from, for people: "embedded", "downloaded", "from cache", "local files". */
   origin: string;
+  /** The tokenizer file's name, or where the tokenizer came from ("built into the GGUF file"). */
   tokenizerName: string;
+  /** How the matrices are held: "f32", "q8_0", "q4_0 (1 matrices float32: classifier)". */
+  weightFormat: string;
+  /** Backend memory the weights take. */
+  weightBytes: number;
 }
 
 export interface InspectResult extends ForwardTrace {
@@ -45,16 +50,25 @@ export interface InspectResult extends ForwardTrace {
   pieces: string[];
 }
 
-/** One file to fetch: `cache` keeps it in the Cache API once it has loaded (remote checkpoints). */
+/** One file to fetch (the spec's `cache` keeps it in the Cache API once it has loaded). */
 export interface RemoteFile {
   url: string;
   name: string;
+  /**
+   * Fetched as a stream that goes to the engine (and the cache) as it arrives, never held whole:
+   * for files too large for one ArrayBuffer (a 7B GGUF). Others are downloaded whole first.
+   */
+  stream?: boolean;
 }
 
-/** What the worker loads: the page resolves model ids and the site's base URL into this. */
+/**
+ * What the worker loads: the page resolves model ids and the site's base URL into this. The
+ * worker tells a GGUF model from a llama2.c checkpoint by its first bytes; a GGUF carries its own
+ * tokenizer (tokenizer null), a llama2.c checkpoint needs one.
+ */
 export type LoadSpec =
-  | { kind: 'fetch'; label: string; origin: 'embedded' | 'remote'; model: RemoteFile; tokenizer: RemoteFile; cache: boolean }
-  | { kind: 'files'; model: Blob & { name?: string }; tokenizer: Blob & { name?: string } };
+  | { kind: 'fetch'; label: string; origin: 'embedded' | 'remote'; model: RemoteFile; tokenizer: RemoteFile | null; cache: boolean }
+  | { kind: 'files'; model: Blob & { name?: string }; tokenizer: (Blob & { name?: string }) | null };
 
 export type GenerateRequestOptions = Omit<GenerateOptions, 'signal'>;
 

@@ -3,7 +3,9 @@
  * marks a worker's fetch whose body script reads as a stream "net::ERR_ABORTED" in about half of
  * the loads, although every byte arrived (measured with playwright on chromium 156: 0 of 16 XHR or
  * arrayBuffer() loads, 4–5 of 8 stream reads); readers with DevTools open, and the end-to-end
- * tests that count failed requests, would see a failure that is not one.
+ * tests that count failed requests, would see a failure that is not one. XHR hands over one
+ * ArrayBuffer, though, which browsers cap near 2 GB: files marked `stream` (a 7B GGUF) go over
+ * fetch instead (sources.ts, openStreamed), where that spurious mark is the lesser evil.
  */
 import { declaredLength, DownloadError, type Downloader } from './sources.ts';
 

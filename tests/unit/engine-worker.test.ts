@@ -1,15 +1,18 @@
 // The engine worker's request handler and the page's client, in Node on the cpu backend with the
 // real embedded model: the same code the worker runs, minus `self`.
 import { readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createEngineClient, type EnginePort } from '../../src/client/engine-client.ts';
 import { loadSpecFor, REMOTE_MODELS } from '../../src/client/model-sources.ts';
 import { parseLlama2c } from '../../src/engine/checkpoint/llama2c.ts';
 import { generateAll, type GeneratedToken } from '../../src/engine/generate.ts';
+import { writeGguf } from '../../src/engine/gguf/write-gguf.ts';
 import { Llama } from '../../src/engine/llama.ts';
-import { createEngineState, handleRequest, type EngineState } from '../../src/worker/handler.ts';
-import type { EngineReply, EngineRequest, LoadSpec } from '../../src/worker/protocol.ts';
+import { Tokenizer } from '../../src/engine/tokenizer/tokenizer.ts';
+import { createEngineState, handleRequest, type EngineDeps, type EngineState } from '../../src/worker/handler.ts';
+import type { EngineReply, EngineRequest, LoadedModel, LoadSpec } from '../../src/worker/protocol.ts';
 import { backendFromQuery } from '../../src/worker/protocol.ts';
 import { fetchDownloader, MODEL_CACHE_NAME } from '../../src/worker/sources.ts';
 import { sharedBytes, STORIES260K, TOK512 } from '../support/shared.ts';
@@ -21,13 +24,32 @@ const embeddedTokenizer = new Uint8Array(readFileSync(join(ROOT, 'public/models/
 // The shipped model's shape, read from its own header (the model is retrained from time to time).
 const embeddedConfig = parseLlama2c(embeddedModel, 'model.bin').config;
 
+/** The embedded model as a GGUF file with int8 matrices, the way `npm run cli -- convert --type q8_0` writes it. */
+const ggufOf = (config = embeddedConfig) =>
+  writeGguf({ ...parseLlama2c(embeddedModel, 'model.bin'), config }, Tokenizer.fromBytes(embeddedTokenizer, 'tokenizer.bin'), { type: 'q8_0' });
+const embeddedGguf = ggufOf();
+/**
+ * The same weights claiming a 4M-token context: its float32 key/value cache alone would take
+ * 2 × 5 layers × 2^22 positions × kvDim × 4 bytes, far beyond the 8 GiB the tests say the machine has.
+ */
+const hugeContextGguf = ggufOf({ ...embeddedConfig, seqLen: 2 ** 22 });
+const EIGHT_GIB = 8 * 2 ** 30;
+const REMOTE_GGUF = 'https://huggingface.co/test/embedded.q8_0.gguf';
+const TRUNCATED_GGUF = 'https://huggingface.co/test/truncated.q8_0.gguf';
+const HUGE_GGUF = 'https://huggingface.co/test/huge-context.q8_0.gguf';
+
 /** Every URL the tests may fetch, as a server would send it: in 64 KiB chunks with a length. */
 const FILES = new Map<string, Uint8Array>([
   [`${SITE}models/default/model.bin`, embeddedModel],
   [`${SITE}models/default/tokenizer.bin`, embeddedTokenizer],
   [REMOTE_MODELS[0].modelUrl, sharedBytes(STORIES260K)],
-  [REMOTE_MODELS[0].tokenizerUrl, sharedBytes(TOK512)],
+  [REMOTE_MODELS[0].tokenizerUrl!, sharedBytes(TOK512)],
+  [REMOTE_GGUF, embeddedGguf],
+  [TRUNCATED_GGUF, embeddedGguf.slice(0, embeddedGguf.length - 1000)],
+  [HUGE_GGUF, hugeContextGguf],
 ]);
+/** Served without a Content-Length, so that a truncated file is noticed only at its end. */
+const NO_LENGTH = new Set([TRUNCATED_GGUF]);
 
 function chunked(bytes: Uint8Array, size = 65536): ReadableStream<Uint8Array> {
   let at = 0;
@@ -48,7 +70,7 @@ const fakeFetch = (async (input: string | URL | Request) => {
   if (offline) throw new TypeError('fetch failed');
   const bytes = FILES.get(url);
   if (!bytes) return new Response('Not found', { status: 404, statusText: 'Not Found' });
-  return new Response(chunked(bytes), { headers: { 'content-length': String(bytes.length) } });
+  return new Response(chunked(bytes), { headers: NO_LENGTH.has(url) ? {} : { 'content-length': String(bytes.length) } });
 }) as typeof fetch;
 
 /** The Cache API, as far as sources.ts uses it, kept in a Map. */
@@ -63,9 +85,11 @@ function fakeCaches(): CacheStorage {
           const hit = store.get(url);
           return hit ? new Response(hit.body.slice(0), { headers: hit.headers }) : undefined;
         },
+        // Like the Cache API, an entry exists only once its whole body has been read.
         async put(url: string, res: Response) {
           store.set(url, { body: await res.arrayBuffer(), headers: res.headers });
         },
+        delete: async (url: string) => store.delete(url),
       };
     },
     has: async (name: string) => stores.has(name),
@@ -78,8 +102,8 @@ class Session {
   readonly replies: EngineReply[] = [];
   private nextId = 1;
   onReply: (r: EngineReply) => void = () => {};
-  constructor(caches: CacheStorage | null = null) {
-    this.state = createEngineState({ download: fetchDownloader(fakeFetch), caches });
+  constructor(caches: CacheStorage | null = null, deps: Partial<EngineDeps> = {}) {
+    this.state = createEngineState({ download: fetchDownloader(fakeFetch), fetch: fakeFetch, caches, ...deps });
   }
   readonly post = (r: EngineReply) => {
     this.replies.push(r);
@@ -266,6 +290,124 @@ describe('remote models', () => {
     const missing = { ...spec, tokenizer: { url: 'https://huggingface.co/x/none.bin', name: 'none.bin' } } as LoadSpec;
     const { reply } = await session.send({ type: 'load', spec: missing });
     expect((reply as { message: string }).message).toBe('Could not download none.bin from huggingface.co: the server answered 404 Not Found');
+  });
+});
+
+/** A File that records the size of every slice read from it. */
+class CountingFile extends File {
+  readonly slices: number[] = [];
+  override slice(start?: number, end?: number, type?: string): Blob {
+    const part = super.slice(start, end, type);
+    this.slices.push(part.size);
+    return part;
+  }
+}
+
+const progressOf = (session: Session, what: string) =>
+  session.replies.flatMap((r) => (r.type === 'status' && r.status.progress?.what === what ? [r.status.progress] : []));
+
+describe('GGUF models', () => {
+  const caches = fakeCaches();
+  const session = new Session(caches, { hostMemoryBytes: EIGHT_GIB });
+  let reference: GeneratedToken[] = [];
+  let referenceWeightBytes = 0;
+  /** "q8_0 (5 matrices float32: …)": w2's rows (hiddenDim) are not whole 32-blocks, so they stay float. */
+  let referenceFormat = '';
+  const remote: LoadSpec = { kind: 'fetch', label: 'embedded q8_0', origin: 'remote', model: { url: REMOTE_GGUF, name: 'embedded.q8_0.gguf', stream: true }, tokenizer: null, cache: true };
+
+  beforeAll(async () => {
+    await session.send({ type: 'init', backend: 'cpu' });
+    const llama = await Llama.loadGguf({ model: embeddedGguf, modelName: 'embedded.q8_0.gguf' });
+    referenceWeightBytes = llama.weightBytes;
+    referenceFormat = llama.weightFormatDescription;
+    expect(llama.weightFormat).toBe('q8_0');
+    await generateAll(llama, greedy, (t) => reference.push(t));
+    llama.dispose();
+  });
+
+  it('loads one picked .gguf file, read in slices, and generates what Llama.loadGguf does in Node', async () => {
+    const file = new CountingFile([embeddedGguf as Uint8Array<ArrayBuffer>], 'embedded.q8_0.gguf');
+    const { reply } = await session.send({ type: 'load', spec: { kind: 'files', model: file, tokenizer: null } });
+    expect(done<LoadedModel>(reply)).toMatchObject({
+      name: 'embedded.q8_0.gguf',
+      origin: 'local file',
+      tokenizerName: 'built into the GGUF file',
+      weightFormat: referenceFormat,
+      weightBytes: referenceWeightBytes,
+      config: { vocabSize: embeddedConfig.vocabSize },
+    });
+    // Read in slices, each byte about once (plus the 4 bytes that told it was GGUF), never whole:
+    // the header parser reads ahead 2 MB (most of this small file), the tensors past it follow.
+    expect(file.slices.length).toBeGreaterThan(2);
+    expect(Math.max(...file.slices)).toBeLessThan(file.size);
+    expect(Math.abs(file.slices.reduce((a, b) => a + b, 0) - file.size)).toBeLessThan(32);
+    const steps = progressOf(session, 'Reading embedded.q8_0.gguf');
+    expect(steps.length).toBeGreaterThan(2);
+    // The last tensor's padding to GGUF's 32-byte alignment is the only part left unread.
+    expect(steps.at(-1)!.total).toBe(embeddedGguf.length);
+    expect(embeddedGguf.length - steps.at(-1)!.loaded).toBeLessThan(32);
+    const { id } = await session.send({ type: 'generate', options: greedy });
+    expect(session.tokens(id)).toEqual(reference);
+  });
+
+  it('shows the engine\'s refusal where an explorer needs the float weights of a streamed model', async () => {
+    const { reply } = await session.send({ type: 'task', name: 'kv-variant', args: { kvHeads: embeddedConfig.nKvHeads, stories: ['Once.'], prompt: 'Once', steps: 2 } });
+    expect(reply).toMatchObject({ type: 'error', code: 'bad-argument' });
+    expect((reply as { message: string }).message).toMatch(/^Pooling key\/value heads needs the model's float weights in memory, and embedded\.q8_0\.gguf was streamed to the backend \(q8_0/);
+  });
+
+  it('refuses a model that does not fit before reading its weights, and keeps the loaded one', async () => {
+    const tensorsBefore = tf.memory().numTensors;
+    const file = new File([hugeContextGguf as Uint8Array<ArrayBuffer>], 'huge-context.gguf');
+    const { reply } = await session.send({ type: 'load', spec: { kind: 'files', model: file, tokenizer: null } });
+    expect(reply).toMatchObject({ type: 'error', code: 'out-of-memory' });
+    expect((reply as { message: string }).message).toMatch(/^huge-context\.gguf: needs .* GiB \(weights .*, key\/value cache .*\); the cpu backend's host memory holds 8\.00 GiB/);
+    expect(tf.memory().numTensors).toBe(tensorsBefore); // nothing was uploaded
+    expect(session.state.status).toMatchObject({ state: 'ready', progress: null, model: { name: 'embedded.q8_0.gguf' } });
+    const { id } = await session.send({ type: 'generate', options: greedy });
+    expect(session.tokens(id)).toEqual(reference);
+  });
+
+  it('says which file is missing: a llama2.c checkpoint needs its tokenizer, a GGUF file needs none', async () => {
+    const alone = await session.send({ type: 'load', spec: { kind: 'files', model: new File([embeddedModel], 'model.bin'), tokenizer: null } });
+    expect(alone.reply).toMatchObject({ type: 'error', code: 'bad-argument', message: expect.stringMatching(/^model\.bin is not a GGUF file, so it needs its tokenizer file too/) });
+    const both = await session.send({ type: 'load', spec: { kind: 'files', model: new File([embeddedGguf as Uint8Array<ArrayBuffer>], 'x.bin'), tokenizer: new File([embeddedTokenizer], 'tokenizer.bin') } });
+    expect(both.reply).toMatchObject({ type: 'error', code: 'bad-argument', message: expect.stringMatching(/^x\.bin is a GGUF file, which carries its own tokenizer/) });
+  });
+
+  it('streams a remote GGUF into the engine and the cache at once; the next load reads the cache', async () => {
+    fetched.length = 0;
+    const first = done<LoadedModel>((await session.send({ type: 'load', spec: remote })).reply);
+    expect(first).toMatchObject({ origin: 'downloaded', weightFormat: referenceFormat });
+    expect(fetched).toEqual([REMOTE_GGUF]);
+    const steps = progressOf(session, 'Downloading embedded.q8_0.gguf from huggingface.co');
+    expect(steps.length).toBeGreaterThan(2); // chunk by chunk as it arrives
+    expect(steps.at(-1)!.total).toBe(embeddedGguf.length);
+    const stored = await (await caches.open(MODEL_CACHE_NAME)).match(REMOTE_GGUF);
+    // Byte for byte (Buffer.compare: toEqual on two 2 MB arrays takes seconds).
+    expect(Buffer.compare(new Uint8Array(await stored!.arrayBuffer()), embeddedGguf)).toBe(0);
+
+    fetched.length = 0;
+    const second = done<LoadedModel>((await session.send({ type: 'load', spec: remote })).reply);
+    expect(second).toMatchObject({ origin: 'from cache', weightFormat: referenceFormat });
+    expect(fetched).toEqual([]);
+    expect(progressOf(session, 'Reading embedded.q8_0.gguf from cache').at(-1)?.total).toBe(embeddedGguf.length);
+    const { id } = await session.send({ type: 'generate', options: greedy });
+    expect(session.tokens(id)).toEqual(reference);
+  });
+
+  it('never caches a remote file whose load failed, even when its download completed', async () => {
+    const cache = await caches.open(MODEL_CACHE_NAME);
+    const truncated = { ...remote, model: { url: TRUNCATED_GGUF, name: 'truncated.q8_0.gguf', stream: true } };
+    const cut = await session.send({ type: 'load', spec: truncated });
+    expect(cut.reply).toMatchObject({ type: 'error', code: 'gguf-format', message: expect.stringMatching(/^truncated\.q8_0\.gguf: file is truncated/) });
+    expect(await cache.match(TRUNCATED_GGUF)).toBeUndefined();
+
+    const huge = { ...remote, model: { url: HUGE_GGUF, name: 'huge-context.q8_0.gguf', stream: true } };
+    const refused = await session.send({ type: 'load', spec: huge });
+    expect(refused.reply).toMatchObject({ type: 'error', code: 'out-of-memory' });
+    expect(await cache.match(HUGE_GGUF)).toBeUndefined();
+    expect(session.state.status).toMatchObject({ state: 'ready', model: { name: 'embedded q8_0', origin: 'from cache' } });
   });
 });
 

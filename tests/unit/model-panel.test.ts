@@ -1,6 +1,7 @@
 // The model panel's pure helpers: which dropped file is which, and the size/probability wording.
 import { describe, expect, it } from 'vitest';
 import { sortDropped } from '../../components/widgets/model-panel/pick-files.ts';
+import { isGgufBlob } from '../../src/engine/gguf/magic.ts';
 import { bandOf, visibleText } from '../../components/widgets/playground/tokens.ts';
 import { formatBytes, formatProbability, formatProgress } from '../../src/client/format.ts';
 import { loadSpecFor, REMOTE_MODELS } from '../../src/client/model-sources.ts';
@@ -18,6 +19,17 @@ describe('dropped files', () => {
   });
   it('otherwise takes the smaller file as the tokenizer', () => {
     expect(sortDropped([f('a.bin', 9_000_000), f('b.bin', 400_000)], none)).toEqual({ model: f('a.bin', 9_000_000), tokenizer: f('b.bin', 400_000) });
+  });
+  it('takes a GGUF file as the whole model, whatever its name, and drops the tokenizer', () => {
+    const gguf = f('tokyo-story.gguf', 3_000_000);
+    const isGguf = (x: { name: string }) => x === gguf;
+    expect(sortDropped([gguf], { model: null, tokenizer: f('tokenizer.bin', 2) }, isGguf)).toEqual({ model: gguf, tokenizer: null });
+    expect(sortDropped([f('tok512.bin', 6227), gguf], none, isGguf)).toEqual({ model: gguf, tokenizer: null });
+  });
+  it('knows a GGUF file by its first four bytes, not its name', async () => {
+    expect(await isGgufBlob(new Blob([new TextEncoder().encode('GGUF'), new Uint8Array([3, 0, 0, 0])]))).toBe(true);
+    expect(await isGgufBlob(new File([new Uint8Array([0x80, 0, 0, 0, 5, 0, 0, 0])], 'model.gguf'))).toBe(false);
+    expect(await isGgufBlob(new Blob([new TextEncoder().encode('GG')]))).toBe(false);
   });
   it('fills one slot from a single file and keeps the other', () => {
     const model = f('m.bin', 1);
@@ -58,12 +70,23 @@ describe('model sources', () => {
     });
   });
   it('lists the llama2.c TinyStories checkpoints with their tokenizers', () => {
-    expect(REMOTE_MODELS.map((m) => m.id)).toEqual(['stories260K', 'stories15M', 'stories42M', 'stories110M']);
+    expect(REMOTE_MODELS.filter((m) => m.format === 'llama2c').map((m) => m.id)).toEqual(['stories260K', 'stories15M', 'stories42M', 'stories110M']);
     const spec = loadSpecFor({ kind: 'url', id: 'stories15M' }, 'https://example.org/');
     expect(spec).toMatchObject({
       cache: true,
       model: { url: 'https://huggingface.co/karpathy/tinyllamas/resolve/main/stories15M.bin', name: 'stories15M.bin' },
       tokenizer: { url: 'https://raw.githubusercontent.com/karpathy/llama2.c/master/tokenizer.bin', name: 'tokenizer.bin' },
+    });
+    expect((spec as { model: { stream?: boolean } }).model.stream).toBe(false); // small enough to download whole
+  });
+  it('streams Llama-2-7B-Chat Q4_0 as one GGUF file with no tokenizer file', () => {
+    expect(loadSpecFor({ kind: 'url', id: 'llama-2-7b-chat-q4_0' }, 'https://example.org/')).toEqual({
+      kind: 'fetch',
+      label: 'Llama-2-7B-Chat Q4_0',
+      origin: 'remote',
+      model: { url: 'https://huggingface.co/TheBloke/Llama-2-7B-Chat-GGUF/resolve/main/llama-2-7b-chat.Q4_0.gguf', name: 'llama-2-7b-chat.Q4_0.gguf', stream: true },
+      tokenizer: null,
+      cache: true,
     });
   });
 });

@@ -12,6 +12,7 @@
 import { gguf, type MetadataValue } from '@huggingface/gguf';
 import { EngineError, mismatch } from '../errors.ts';
 import type { ByteReader } from './byte-reader.ts';
+import { GGUF_MAGIC } from './magic.ts';
 import { ggmlTypeName } from './tensor-types.ts';
 
 export type { MetadataValue };
@@ -38,7 +39,6 @@ export interface GgufHeader {
   dataOffset: number;
 }
 
-const MAGIC = 'GGUF';
 const PLACEHOLDER_URI = 'https://gguf.invalid/model.gguf';
 /** What gguf() puts beside the key/value pairs in its metadata object. */
 const COUNT_KEYS = new Set(['version', 'tensor_count', 'kv_count']);
@@ -49,9 +49,9 @@ async function checkMagicAndVersion(reader: ByteReader, file: string): Promise<v
   const head = await reader.readUpTo(8);
   reader.unread(head);
   const magic = new TextDecoder().decode(head.subarray(0, 4));
-  if (head.byteLength < 8 || magic !== MAGIC) {
+  if (head.byteLength < 8 || magic !== GGUF_MAGIC) {
     const what = magic === 'ak42' ? ' (a llama2.c checkpoint)' : '';
-    throw mismatch('gguf-format', file, 'not a GGUF file: first bytes', `the magic "${MAGIC}" and a version`, `${hex(head)}${what}`);
+    throw mismatch('gguf-format', file, 'not a GGUF file: first bytes', `the magic "${GGUF_MAGIC}" and a version`, `${hex(head)}${what}`);
   }
   const version = new DataView(head.buffer, head.byteOffset, 8).getUint32(4, true);
   if (version !== 2 && version !== 3) throw mismatch('gguf-unsupported', file, 'GGUF version', '2 or 3 (little-endian)', version);
