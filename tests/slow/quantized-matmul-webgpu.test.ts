@@ -8,7 +8,9 @@ import { rmsNormRows } from '../../src/engine/kernels/rms-norm.ts';
 import { swiGluRows } from '../../src/engine/kernels/swiglu.ts';
 import { getMatVecTiling, setMatVecTiling } from '../../src/engine/kernels/webgpu/quantized-matmul.ts';
 import { EngineError } from '../../src/engine/errors.ts';
+import { Llama } from '../../src/engine/llama.ts';
 import { onBackend } from '../support/engine.ts';
+import { sharedBytes, STORIES260K, TOK512 } from '../support/shared.ts';
 import { prng } from '../support/random.ts';
 
 const uniform = (n: number, seed: number) => {
@@ -104,6 +106,35 @@ describe('LlamaQuantizedMatMul on webgpu', () => {
   const fusedCases = (['q8_0', 'q4_0'] as const).flatMap((format) => [1, 9].flatMap((tokens) => fusions.map(([name, f]) => [format, tokens, name, f] as const)));
   it.each(fusedCases)('%s T=%i %s is within the f32 rounding bound of float64', async (format, tokens, _name, fusion) => {
     expect(await compare(format, tokens, 37, 192, tokens * 13 + 1, fusion)).toBeLessThanOrEqual(1);
+  });
+
+  /**
+   * The model's fused block (three fused products per layer) against its probed block (the
+   * separate RMSNorm, SwiGLU and add kernels). Both round in float32 in different orders (a
+   * sum of squares per workgroup, SiLU inside the product): each op's result differs by a few
+   * ulps, ≈ n·2⁻²⁴ ≈ 1e-5 of its scale for sums of n ≤ 192 terms, compounding over 5 layers. We
+   * allow 2e-4 of the logits' scale, far below what quantization changes (q4_0 vs q8_0: > 3%).
+   */
+  it('stories260K q4_0: the fused block gives the probed block\'s logits (prefill and a decode step)', async () => {
+    const llama = Llama.fromBytes(sharedBytes(STORIES260K), STORIES260K, sharedBytes(TOK512), TOK512, { quant: 'q4_0' });
+    const tokens = llama.tokenizer.encode('Once upon a time, there was a little dog named Max.');
+    const run = async (probed: boolean) => {
+      const probe = probed ? { record: () => {} } : undefined;
+      const cache = llama.newCache();
+      const prefill = llama.model.forward(tokens, 0, cache, probe);
+      const step = llama.model.forward([tokens[3]], tokens.length, cache, probe);
+      const out = [(await prefill.data()) as Float32Array, (await step.data()) as Float32Array];
+      tf.dispose([prefill, step]);
+      cache.dispose();
+      return out;
+    };
+    const [fused, probed] = [await run(false), await run(true)];
+    probed.forEach((expected, i) => {
+      const scale = expected.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      const worst = expected.reduce((m, v, j) => Math.max(m, Math.abs(fused[i][j] - v)), 0);
+      expect(worst).toBeLessThanOrEqual(2e-4 * scale);
+    });
+    llama.dispose();
   });
 
   it('other decode tilings (as the benchmark tries) give the same bound', async () => {
