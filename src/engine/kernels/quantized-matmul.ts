@@ -69,8 +69,9 @@ export function quantizedMatMul(
 }
 
 /** The attributes with their defaults filled in. */
-export function fusedOptions({ cols, prologue = 'none', inFeatures = cols, eps = 0, residual = false }: QuantizedMatMulAttrs) {
-  return { prologue, inFeatures, eps, residual };
+function withDefaults(attrs: QuantizedMatMulAttrs): Required<QuantizedMatMulAttrs> {
+  const { cols, prologue = 'none', inFeatures = cols, eps = 0, residual = false } = attrs;
+  return { ...attrs, prologue, inFeatures, eps, residual };
 }
 
 /** x's width for a prologue. */
@@ -79,8 +80,8 @@ const xWidth = (prologue: Prologue, cols: number, inFeatures: number) => (prolog
 /** Refuses inputs that do not hold the matrix the attributes describe (both kernels call it). */
 function checkInputs(inputs: Record<string, tf.TensorInfo>, attrs: QuantizedMatMulAttrs): void {
   const { x, words, scales, normWeight, residual } = inputs;
-  const { format, rows, cols } = attrs;
-  const options = fusedOptions(attrs);
+  const options = withDefaults(attrs);
+  const { format, rows, cols } = options;
   const fail = (what: string) => new EngineError('bad-argument', `${QUANTIZED_MATMUL}: ${what}`);
   if (!(format in WORDS_PER_BLOCK)) throw fail(`unknown format "${format}"`);
   if (!(rows >= 1 && cols >= BLOCK && cols % BLOCK === 0)) throw fail(`W must be rows ≥ 1 × a positive multiple of ${BLOCK} columns, got ${rows}×${cols}`);
@@ -127,7 +128,7 @@ registerHostKernel<QuantizedMatMulAttrs>(
   QUANTIZED_MATMUL,
   (host, inputs, attrs) => {
     checkInputs(inputs, attrs);
-    const { prologue, inFeatures, eps, residual } = fusedOptions(attrs);
+    const { prologue, inFeatures, eps, residual } = withDefaults(attrs);
     const T = inputs.x.shape[0];
     const y = host.allocate([T, attrs.rows]);
     const normWeight = inputs.normWeight ? host.view(inputs.normWeight) : null;
@@ -146,5 +147,5 @@ registerHostKernel<QuantizedMatMulAttrs>(
 
 registerWebGpuKernel<QuantizedMatMulAttrs>(QUANTIZED_MATMUL, (backend, inputs, attrs) => {
   checkInputs(inputs, attrs);
-  return quantizedMatMulWebGpu(backend, inputs, attrs);
+  return quantizedMatMulWebGpu(backend, inputs, withDefaults(attrs));
 });

@@ -24,7 +24,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { BLOCK, WORDS_PER_BLOCK, type QuantFormat } from '../../quant/blocks.ts';
 import { EngineError } from '../../errors.ts';
-import { fusedOptions, type Prologue, type QuantizedMatMulAttrs } from '../quantized-matmul.ts';
+import type { Prologue, QuantizedMatMulAttrs } from '../quantized-matmul.ts';
 import type { WebGpuBackendLike, WebGpuProgram } from './program.ts';
 
 /** Weights in one 16-byte unit. */
@@ -302,10 +302,9 @@ class QuantizedMatMulProgram implements WebGpuProgram {
   }
 }
 
-/** The WGSL kernel (registered by ../quantized-matmul.ts, which checks its inputs first). */
-export function quantizedMatMulWebGpu(backend: WebGpuBackendLike, inputs: Record<string, tf.TensorInfo>, attrs: QuantizedMatMulAttrs): tf.TensorInfo {
-  const { format, rows, cols } = attrs;
-  const { prologue, inFeatures, eps, residual } = fusedOptions(attrs);
+/** The WGSL kernel (registered by ../quantized-matmul.ts, which checks its inputs and fills in the defaults first). */
+export function quantizedMatMulWebGpu(backend: WebGpuBackendLike, inputs: Record<string, tf.TensorInfo>, attrs: Required<QuantizedMatMulAttrs>): tf.TensorInfo {
+  const { format, rows, cols, prologue, inFeatures, eps, residual } = attrs;
   const fusion: Fusion = { prologue, padded: inFeatures < cols, residual };
   const tokens = inputs.x.shape[0];
   const blocksPerRow = cols / BLOCK;
