@@ -7,7 +7,7 @@ import { splitGateUp, swiGlu } from './kernels/swiglu.ts';
 import { RopePositions, ropeTables, type RopeTables } from './layers/rope.ts';
 import type { KVCache } from './kv-cache.ts';
 import type { Probe } from './probe.ts';
-import { disposeWeights, type LlamaWeights } from './weights/llama-weights.ts';
+import { disposeWeights, type BlockWeights, type LlamaWeights } from './weights/llama-weights.ts';
 
 /**
  * The Llama 2 decoder: token embedding, nLayers pre-norm blocks (attention and SwiGLU FFN, each
@@ -51,52 +51,73 @@ export class LlamaModel {
       let x = this.weights.tokenEmbedding.lookup(tokens);
       probe?.record('embedding', null, x);
       this.weights.blocks.forEach((w, l) => {
-        probe?.record('block_input', l, x);
-        // Attention sub-block: x + Wo · attention(RoPE(Wq h), RoPE(Wk h), Wv h), h = RMSNorm(x)
-        const h = rmsNorm(x, w.attentionNorm, c.normEps);
-        const qkv = w.qkv.apply(h); // [Wq; Wk; Wv] h
-        const { q, k, v } = ropeQkv(qkv, positions, c.nHeads, c.nKvHeads); // split into heads; q, k rotated
-        const { keys, values } = cache.append(l, k, v);
-        const heads = attention(q, keys, values, start);
-        const attended = w.output.apply(heads);
-        x = tf.add(x, attended);
-        if (probe) {
-          const raw = splitHeads(qkv, c.nHeads, c.nKvHeads);
-          const { scores, probs } = attentionWithWeights(q, keys, values, start);
-          const rows = (s: tf.Tensor) => tf.reshape(s, [T, -1]);
-          const perHead = (s: tf.Tensor4D) => tf.reshape(tf.transpose(s, [1, 0, 2, 3]), [T, c.nHeads, s.shape[3]]);
-          probe.record('attention_norm', l, h);
-          probe.record('q', l, rows(raw.q));
-          probe.record('k', l, rows(raw.k));
-          probe.record('v', l, rows(raw.v));
-          probe.record('q_rope', l, rows(q));
-          probe.record('k_rope', l, rows(k));
-          probe.record('attention_scores', l, perHead(scores));
-          probe.record('attention_probs', l, perHead(probs));
-          probe.record('attention_heads', l, heads);
-          probe.record('attention_output', l, attended);
-          probe.record('residual_attention', l, x);
-        }
-        // Feed-forward sub-block: x + W2 (silu(W1 h) ⊙ W3 h), h = RMSNorm(x)
-        const h2 = rmsNorm(x, w.ffnNorm, c.normEps);
-        const gateUp = w.gateUp.apply(h2); // [W1; W3] h
-        const gated = swiGlu(gateUp);
-        const ffn = w.down.apply(gated);
-        x = tf.add(x, ffn);
-        if (probe) {
-          const [gate, up] = splitGateUp(gateUp);
-          probe.record('ffn_norm', l, h2);
-          probe.record('gate', l, gate);
-          probe.record('up', l, up);
-          probe.record('gated', l, gated);
-          probe.record('ffn_output', l, ffn);
-          probe.record('residual_ffn', l, x);
-        }
+        x = probe ? this.probedBlock(w, l, x, positions, start, cache, probe) : this.block(w, l, x, positions, start, cache);
       });
       const normed = rmsNorm(x, this.weights.finalNorm, c.normEps);
       probe?.record('final_norm', null, normed);
       return normed;
     });
+  }
+
+  /**
+   * One block as the fused forms of its products, which a quantized weight runs as one kernel
+   * each (its RMSNorm, SwiGLU and residual add folded in): the same math as probedBlock, which
+   * keeps every intermediate for the probe to record.
+   */
+  private block(w: BlockWeights, l: number, x: tf.Tensor2D, positions: RopePositions, start: number, cache: KVCache): tf.Tensor2D {
+    const { nHeads, nKvHeads, normEps } = this.config;
+    // x + Wo · attention(RoPE(Wq h), RoPE(Wk h), Wv h), h = RMSNorm(x)
+    const qkv = w.qkv.applyNormed(x, w.attentionNorm, normEps);
+    const { q, k, v } = ropeQkv(qkv, positions, nHeads, nKvHeads);
+    const { keys, values } = cache.append(l, k, v);
+    x = w.output.applyAdd(attention(q, keys, values, start), x);
+    // x + W2 (silu(W1 h) ⊙ W3 h), h = RMSNorm(x)
+    const gateUp = w.gateUp.applyNormed(x, w.ffnNorm, normEps);
+    return w.down.applyGatedAdd(gateUp, x);
+  }
+
+  /** `block` as the separate ops, recording every intermediate. */
+  private probedBlock(w: BlockWeights, l: number, x: tf.Tensor2D, positions: RopePositions, start: number, cache: KVCache, probe: Probe): tf.Tensor2D {
+    const c = this.config;
+    const T = positions.count;
+    probe.record('block_input', l, x);
+    // Attention sub-block: x + Wo · attention(RoPE(Wq h), RoPE(Wk h), Wv h), h = RMSNorm(x)
+    const h = rmsNorm(x, w.attentionNorm, c.normEps);
+    const qkv = w.qkv.apply(h); // [Wq; Wk; Wv] h
+    const { q, k, v } = ropeQkv(qkv, positions, c.nHeads, c.nKvHeads); // split into heads; q, k rotated
+    const { keys, values } = cache.append(l, k, v);
+    const heads = attention(q, keys, values, start);
+    const attended = w.output.apply(heads);
+    x = tf.add(x, attended);
+    const raw = splitHeads(qkv, c.nHeads, c.nKvHeads);
+    const { scores, probs } = attentionWithWeights(q, keys, values, start);
+    const rows = (s: tf.Tensor) => tf.reshape(s, [T, -1]);
+    const perHead = (s: tf.Tensor4D) => tf.reshape(tf.transpose(s, [1, 0, 2, 3]), [T, c.nHeads, s.shape[3]]);
+    probe.record('attention_norm', l, h);
+    probe.record('q', l, rows(raw.q));
+    probe.record('k', l, rows(raw.k));
+    probe.record('v', l, rows(raw.v));
+    probe.record('q_rope', l, rows(q));
+    probe.record('k_rope', l, rows(k));
+    probe.record('attention_scores', l, perHead(scores));
+    probe.record('attention_probs', l, perHead(probs));
+    probe.record('attention_heads', l, heads);
+    probe.record('attention_output', l, attended);
+    probe.record('residual_attention', l, x);
+    // Feed-forward sub-block: x + W2 (silu(W1 h) ⊙ W3 h), h = RMSNorm(x)
+    const h2 = rmsNorm(x, w.ffnNorm, c.normEps);
+    const gateUp = w.gateUp.apply(h2); // [W1; W3] h
+    const gated = swiGlu(gateUp);
+    const ffn = w.down.apply(gated);
+    x = tf.add(x, ffn);
+    const [gate, up] = splitGateUp(gateUp);
+    probe.record('ffn_norm', l, h2);
+    probe.record('gate', l, gate);
+    probe.record('up', l, up);
+    probe.record('gated', l, gated);
+    probe.record('ffn_output', l, ffn);
+    probe.record('residual_ffn', l, x);
+    return x;
   }
 
   dispose(): void {

@@ -2,11 +2,15 @@
 // WebGPU in Node (SwiftShader without a GPU: small shapes).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { dequantize, quantize, type QuantFormat } from '../../src/engine/quant/blocks.ts';
-import { quantizedMatMul } from '../../src/engine/kernels/quantized-matmul.ts';
+import { dequantize, quantize, quantizePadded, type QuantFormat } from '../../src/engine/quant/blocks.ts';
+import { quantizedMatMul, type Prologue } from '../../src/engine/kernels/quantized-matmul.ts';
+import { rmsNormRows } from '../../src/engine/kernels/rms-norm.ts';
+import { swiGluRows } from '../../src/engine/kernels/swiglu.ts';
 import { getMatVecTiling, setMatVecTiling } from '../../src/engine/kernels/webgpu/quantized-matmul.ts';
 import { EngineError } from '../../src/engine/errors.ts';
+import { Llama } from '../../src/engine/llama.ts';
 import { onBackend } from '../support/engine.ts';
+import { sharedBytes, STORIES260K, TOK512 } from '../support/shared.ts';
 import { prng } from '../support/random.ts';
 
 const uniform = (n: number, seed: number) => {
@@ -14,13 +18,41 @@ const uniform = (n: number, seed: number) => {
   return Float32Array.from({ length: n }, () => next() * 2 - 1);
 };
 
-/** Runs the kernel on random W [rows, cols] and x [T, cols]; returns its output and float64 reference bounds. */
-async function compare(format: QuantFormat, tokens: number, rows: number, cols: number, seed: number) {
-  const m = quantize(format, uniform(rows * cols, seed), rows, cols);
+/** The fused forms: a prologue on x, W's inputs (≤ cols, the rest padding) and a residual. */
+interface Fusion {
+  prologue: Prologue;
+  inFeatures?: number;
+  residual?: boolean;
+}
+
+const EPS = 1e-5;
+
+/**
+ * Runs the kernel on random W [rows, cols] and x (with the fusion's prologue and residual);
+ * returns its worst error relative to the float32 rounding bound of a float64 reference.
+ */
+async function compare(format: QuantFormat, tokens: number, rows: number, cols: number, seed: number, fusion: Fusion = { prologue: 'none' }) {
+  const { prologue, inFeatures = cols, residual = false } = fusion;
+  const m = quantizePadded(format, uniform(rows * inFeatures, seed), rows, inFeatures);
+  expect(m.cols).toBe(cols);
   const w = dequantize(m); // exact: an f16 scale times a small integer fits in f32
-  const x = uniform(tokens * cols, seed + 1);
+  const width = prologue === 'swiGlu' ? 2 * inFeatures : inFeatures;
+  const x = uniform(tokens * width, seed + 1).map((v) => v * 4);
+  const g = uniform(inFeatures, seed + 2);
+  const res = uniform(tokens * rows, seed + 3);
+  // The product's input as the separate host kernels compute it (float32, llama2.c's order).
+  const h = new Float32Array(tokens * inFeatures);
+  if (prologue === 'rmsNorm') rmsNormRows(x, g, h, EPS);
+  else if (prologue === 'swiGlu') swiGluRows(x, h, inFeatures);
+  else h.set(x);
   const y = tf.tidy(() =>
-    quantizedMatMul(tf.tensor2d(x, [tokens, cols]), tf.tensor1d(m.words, 'int32'), tf.tensor1d(m.scales), { format, rows, cols }),
+    quantizedMatMul(
+      tf.tensor2d(x, [tokens, width]),
+      tf.tensor1d(m.words, 'int32'),
+      tf.tensor1d(m.scales),
+      { format, rows, cols, prologue, ...(prologue === 'none' ? {} : { inFeatures }), eps: EPS, residual },
+      { ...(prologue === 'rmsNorm' ? { normWeight: tf.tensor1d(g) } : {}), ...(residual ? { residual: tf.tensor2d(res, [tokens, rows]) } : {}) },
+    ),
   );
   expect(y.shape).toEqual([tokens, rows]);
   const got = await y.data();
@@ -28,15 +60,19 @@ async function compare(format: QuantFormat, tokens: number, rows: number, cols: 
   let worst = 0;
   for (let t = 0; t < tokens; t++) {
     for (let r = 0; r < rows; r++) {
-      let exact = 0;
-      let magnitude = 0;
-      for (let c = 0; c < cols; c++) {
-        exact += w[r * cols + c] * x[t * cols + c];
-        magnitude += Math.abs(w[r * cols + c] * x[t * cols + c]);
+      let exact = residual ? res[t * rows + r] : 0;
+      let magnitude = Math.abs(exact);
+      for (let c = 0; c < inFeatures; c++) {
+        exact += w[r * cols + c] * h[t * inFeatures + c];
+        magnitude += Math.abs(w[r * cols + c] * h[t * inFeatures + c]);
       }
       // Any order of f32 multiplications and additions over n = cols products (plus the scale
-      // multiply per block) errs by at most about (n + 2)·2⁻²⁴·Σ|w·x| (the standard γₙ bound).
-      const bound = (cols + 2) * 2 ** -24 * magnitude;
+      // multiply per block and the residual add) errs by at most about (n + 3)·2⁻²⁴·Σ|w·h|
+      // (the standard γₙ bound). A prologue's h differs from the host's by float32 rounding of
+      // its own: RMSNorm's sum of squares in another order (≤ n ulp of h, the square root halving
+      // it), SiLU's exp within 3 + 2|x| ulp (|x| ≤ 4 here) plus a divide and two multiplies; we
+      // allow another (n + 16)·2⁻²⁴ of Σ|w·h| for it.
+      const bound = (prologue === 'none' ? cols + 3 : 2 * cols + 19) * 2 ** -24 * magnitude;
       worst = Math.max(worst, Math.abs(got[t * rows + r] - exact) / bound);
     }
   }
@@ -59,12 +95,55 @@ describe('LlamaQuantizedMatMul on webgpu', () => {
     expect(await compare(format, tokens, rows, cols, rows * 7 + tokens)).toBeLessThanOrEqual(1);
   });
 
+  // The fused forms, decode and prefill; 172 inputs padded to 192 columns as stories260K's w2.
+  const fusions: [string, Fusion][] = [
+    ['residual', { prologue: 'none', residual: true }],
+    ['rmsNorm', { prologue: 'rmsNorm' }],
+    ['rmsNorm, padded', { prologue: 'rmsNorm', inFeatures: 172 }],
+    ['swiGlu + residual', { prologue: 'swiGlu', residual: true }],
+    ['swiGlu + residual, padded', { prologue: 'swiGlu', inFeatures: 172, residual: true }],
+  ];
+  const fusedCases = (['q8_0', 'q4_0'] as const).flatMap((format) => [1, 9].flatMap((tokens) => fusions.map(([name, f]) => [format, tokens, name, f] as const)));
+  it.each(fusedCases)('%s T=%i %s is within the f32 rounding bound of float64', async (format, tokens, _name, fusion) => {
+    expect(await compare(format, tokens, 37, 192, tokens * 13 + 1, fusion)).toBeLessThanOrEqual(1);
+  });
+
+  /**
+   * The model's fused block (three fused products per layer) against its probed block (the
+   * separate RMSNorm, SwiGLU and add kernels). Both round in float32 in different orders (a
+   * sum of squares per workgroup, SiLU inside the product): each op's result differs by a few
+   * ulps, ≈ n·2⁻²⁴ ≈ 1e-5 of its scale for sums of n ≤ 192 terms, compounding over 5 layers. We
+   * allow 2e-4 of the logits' scale, far below what quantization changes (q4_0 vs q8_0: > 3%).
+   */
+  it('stories260K q4_0: the fused block gives the probed block\'s logits (prefill and a decode step)', async () => {
+    const llama = Llama.fromBytes(sharedBytes(STORIES260K), STORIES260K, sharedBytes(TOK512), TOK512, { quant: 'q4_0' });
+    const tokens = llama.tokenizer.encode('Once upon a time, there was a little dog named Max.');
+    const run = async (probed: boolean) => {
+      const probe = probed ? { record: () => {} } : undefined;
+      const cache = llama.newCache();
+      const prefill = llama.model.forward(tokens, 0, cache, probe);
+      const step = llama.model.forward([tokens[3]], tokens.length, cache, probe);
+      const out = [(await prefill.data()) as Float32Array, (await step.data()) as Float32Array];
+      tf.dispose([prefill, step]);
+      cache.dispose();
+      return out;
+    };
+    const [fused, probed] = [await run(false), await run(true)];
+    probed.forEach((expected, i) => {
+      const scale = expected.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      const worst = expected.reduce((m, v, j) => Math.max(m, Math.abs(fused[i][j] - v)), 0);
+      expect(worst).toBeLessThanOrEqual(2e-4 * scale);
+    });
+    llama.dispose();
+  });
+
   it('other decode tilings (as the benchmark tries) give the same bound', async () => {
     const standard = getMatVecTiling();
     try {
-      for (const tiling of [{ threadsPerRow: 8, rowsPerThread: 3, groups: 2 }, { threadsPerRow: 64, rowsPerThread: 1, groups: 4 }]) {
+      for (const tiling of [{ threadsPerRow: 8, rowsPerThread: 3, groups: 3 }, { threadsPerRow: 64, rowsPerThread: 1, groups: 4 }]) {
         setMatVecTiling(tiling);
         for (const format of ['q8_0', 'q4_0'] as const) expect(await compare(format, 1, 37, 1184, 5)).toBeLessThanOrEqual(1);
+        expect(await compare('q4_0', 1, 37, 192, 6, { prologue: 'rmsNorm', inFeatures: 172 })).toBeLessThanOrEqual(1);
       }
     } finally {
       setMatVecTiling(standard);

@@ -1,14 +1,26 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { rmsNorm } from '../kernels/rms-norm.ts';
+import { swiGlu } from '../kernels/swiglu.ts';
 
 /**
  * y = W x for a batch of rows. The model only ever talks to this interface, so a weight kept as
  * float32, kept quantized with its own kernels, or held as trainable variables can stand in.
+ *
+ * The fused forms are the product with the op before or after it in a Llama block. Decode runs a
+ * handful of kernels per layer, each costing a launch, so a weight whose kernel can fold these
+ * ops in does; the others compose the separate ops (ComposedLinear), the same math.
  */
 export interface Linear {
   readonly inFeatures: number;
   readonly outFeatures: number;
   /** x: [tokens, in] → [tokens, out]. */
   apply(x: tf.Tensor2D): tf.Tensor2D;
+  /** W (RMSNorm(x) ⊙ g): the product of a pre-norm block's normalized input. */
+  applyNormed(x: tf.Tensor2D, g: tf.Tensor1D, eps: number): tf.Tensor2D;
+  /** r + W x: a projection added into the residual stream r [tokens, out]. */
+  applyAdd(x: tf.Tensor2D, r: tf.Tensor2D): tf.Tensor2D;
+  /** r + W (silu(a) ⊙ b) with [a | b] = gateUp [tokens, 2·in]: the SwiGLU FFN's down projection. */
+  applyGatedAdd(gateUp: tf.Tensor2D, r: tf.Tensor2D): tf.Tensor2D;
   /** What the weight occupies on the device, for memory reports. */
   readonly bytes: number;
   dispose(): void;
@@ -30,6 +42,25 @@ export function transposeStacked(rows: Float32Array[], inFeatures: number): Floa
   return t;
 }
 
+/** The fused forms as the separate ops (whose gradients apply): for weights without a fused kernel. */
+export abstract class ComposedLinear implements Linear {
+  abstract readonly inFeatures: number;
+  abstract readonly outFeatures: number;
+  abstract readonly bytes: number;
+  abstract apply(x: tf.Tensor2D): tf.Tensor2D;
+  abstract dispose(): void;
+
+  applyNormed(x: tf.Tensor2D, g: tf.Tensor1D, eps: number): tf.Tensor2D {
+    return tf.tidy(() => this.apply(rmsNorm(x, g, eps)));
+  }
+  applyAdd(x: tf.Tensor2D, r: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => tf.add(r, this.apply(x)));
+  }
+  applyGatedAdd(gateUp: tf.Tensor2D, r: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => tf.add(r, this.apply(swiGlu(gateUp))));
+  }
+}
+
 /**
  * A float32 matrix held transposed, as Wᵀ: [in, out]. y = x Wᵀ is then a matmul with no
  * transposed operand, which the wasm backend runs through XNNPACK (2–9× faster here than its
@@ -41,12 +72,13 @@ export function transposeStacked(rows: Float32Array[], inFeatures: number): Floa
  * optimizer step, whose update comes after their gradients): assigning a variable gives it new
  * data, by which the copy is keyed. XNNPACK then keeps W packed too.
  */
-export class DenseLinear implements Linear {
+export class DenseLinear extends ComposedLinear {
   readonly inFeatures: number;
   readonly outFeatures: number;
   private untransposed: { of: object; weight: tf.Tensor2D } | null = null;
 
   constructor(readonly weightT: tf.Tensor2D) {
+    super();
     [this.inFeatures, this.outFeatures] = weightT.shape;
   }
   /** From checkpoint matrices [out, in], stacked along `out` (e.g. [Wq; Wk; Wv]). */

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { quantizedMatMul } from '../kernels/quantized-matmul.ts';
+import { quantizedMatMul, type QuantizedMatMulAttrs, type QuantizedMatMulExtras } from '../kernels/quantized-matmul.ts';
 import { BLOCK, type QuantFormat, type QuantizedMatrix } from '../quant/blocks.ts';
 import type { Linear } from './linear.ts';
 
@@ -8,7 +8,8 @@ import type { Linear } from './linear.ts';
  * one float32 scale per block of 32 weights. y = x Wᵀ runs the quantized matmul kernel, which
  * dequantizes as it reads; the matrix is never expanded to float32. Inference only: it has no
  * gradient. Rows quantized from a width that is not whole blocks were padded with zero weights
- * (quantizePadded); x is then padded to the packed width before the product.
+ * (quantizePadded); x is then padded to the packed width before the product. The fused forms are
+ * the kernel's prologues and residual epilogue (each one launch), which pad as they read.
  */
 export class QuantizedLinear implements Linear {
   readonly inFeatures: number;
@@ -52,9 +53,26 @@ export class QuantizedLinear implements Linear {
   }
 
   apply(x: tf.Tensor2D): tf.Tensor2D {
-    const attrs = { format: this.format, rows: this.outFeatures, cols: this.cols };
-    if (this.cols === this.inFeatures) return quantizedMatMul(x, this.words, this.scales, attrs);
-    return tf.tidy(() => quantizedMatMul(tf.pad(x, [[0, 0], [0, this.cols - this.inFeatures]]), this.words, this.scales, attrs));
+    return this.padded(x, (h) => this.product(h, {}));
+  }
+  applyNormed(x: tf.Tensor2D, g: tf.Tensor1D, eps: number): tf.Tensor2D {
+    return this.product(x, { prologue: 'rmsNorm', inFeatures: this.inFeatures, eps }, { normWeight: g });
+  }
+  applyAdd(x: tf.Tensor2D, r: tf.Tensor2D): tf.Tensor2D {
+    return this.padded(x, (h) => this.product(h, { residual: true }, { residual: r }));
+  }
+  applyGatedAdd(gateUp: tf.Tensor2D, r: tf.Tensor2D): tf.Tensor2D {
+    return this.product(gateUp, { prologue: 'swiGlu', inFeatures: this.inFeatures, residual: true }, { residual: r });
+  }
+
+  private product(x: tf.Tensor2D, fused: Partial<QuantizedMatMulAttrs>, extras: QuantizedMatMulExtras = {}): tf.Tensor2D {
+    return quantizedMatMul(x, this.words, this.scales, { format: this.format, rows: this.outFeatures, cols: this.cols, ...fused }, extras);
+  }
+
+  /** f of x padded with zeros to the packed width (a plain product reads x as it is). */
+  private padded(x: tf.Tensor2D, f: (h: tf.Tensor2D) => tf.Tensor2D): tf.Tensor2D {
+    if (this.cols === this.inFeatures) return f(x);
+    return tf.tidy(() => f(tf.pad(x, [[0, 0], [0, this.cols - this.inFeatures]])));
   }
 
   get bytes(): number {

@@ -15,11 +15,16 @@
  *    may be absent).
  *  - Prefill (T > 1) gives each thread one row and TOKEN_TILE tokens: a unit is dequantized once
  *    and used for every token of the tile.
+ *
+ * With a prologue (see ../quantized-matmul.ts), x is read through `loadX`, which computes four
+ * inputs of the product from x as it reads them (zero past inFeatures, in W's padding). The
+ * RMSNorm prologue first has each workgroup reduce Σx² of its token rows (a few KB from cache,
+ * small beside its share of W). The residual epilogue adds as it stores.
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import { BLOCK, WORDS_PER_BLOCK, type QuantFormat } from '../../quant/blocks.ts';
 import { EngineError } from '../../errors.ts';
-import type { QuantizedMatMulAttrs } from '../quantized-matmul.ts';
+import type { Prologue, QuantizedMatMulAttrs } from '../quantized-matmul.ts';
 import type { WebGpuBackendLike, WebGpuProgram } from './program.ts';
 
 /** Weights in one 16-byte unit. */
@@ -81,7 +86,51 @@ function unitDotSnippet(format: QuantFormat, sum: string, w: string, xAt: (k: nu
 /** The index of the workgroup in a grid the backend may have folded into 2-D or 3-D. */
 const FLAT_WORKGROUP = 'i32((workgroupId.z * numWorkgroups.y + workgroupId.y) * numWorkgroups.x + workgroupId.x)';
 
-const UNIFORMS = 'rows : i32, blocksPerRow : i32, unitsPerRow : i32,';
+const UNIFORMS = 'rows : i32, blocksPerRow : i32, unitsPerRow : i32, inFeatures : i32, eps : f32,';
+
+/** What a program generates around the product (everything its WGSL depends on beyond the format). */
+interface Fusion {
+  prologue: Prologue;
+  /** inFeatures < cols: loadX zeroes the padding. */
+  padded: boolean;
+  residual: boolean;
+}
+
+const fusionKey = ({ prologue, padded, residual }: Fusion) => `${prologue}${padded ? '_padded' : ''}${residual ? '_residual' : ''}`;
+
+/** Inputs after x, words and scales, in binding order. */
+const extraInputs = ({ prologue, residual }: Fusion) => [...(prologue === 'rmsNorm' ? ['normWeight'] : []), ...(residual ? ['residual'] : [])];
+
+/**
+ * WGSL `fn loadX(t, j, invRms) -> vec4<f32>`: the product's inputs j..j+3 of token t, computed
+ * from the scalar array x by the prologue in the order the separate kernels use (invRms is
+ * RMSNorm's 1/√(mean x² + ε), unused by SwiGLU). Empty without a prologue (x is read as vec4s).
+ */
+function loadXFunction({ prologue, padded }: Fusion): string {
+  if (prologue === 'none') return '';
+  const element =
+    prologue === 'rmsNorm'
+      ? 'return normWeight[c] * (invRms * x[t * uniforms.inFeatures + c]);'
+      : `let at = t * 2 * uniforms.inFeatures + c;
+         let g = x[at];
+         return (g * (1.0 / (1.0 + exp(-g)))) * x[at + uniforms.inFeatures];`;
+  const lanes = [0, 1, 2, 3].map((k) => (padded ? `if (j + ${k} < uniforms.inFeatures) { v[${k}] = element(t, j + ${k}, invRms); }` : `v[${k}] = element(t, j + ${k}, invRms);`));
+  return `
+    fn element(t : i32, c : i32, invRms : f32) -> f32 {
+      ${element}
+    }
+    fn loadX(t : i32, j : i32, invRms : f32) -> vec4<f32> {
+      var v = vec4<f32>(0.0);
+      ${lanes.join('\n')}
+      return v;
+    }`;
+}
+
+/** WGSL: RMSNorm's factor from a sum of squares, as the RMSNorm kernels compute it. */
+const invRmsOf = (sumSquares: string) => `1.0 / sqrt(${sumSquares} / f32(uniforms.inFeatures) + uniforms.eps)`;
+
+/** WGSL: `residual[i] + value` with the residual epilogue, else `value`. */
+const epilogue = ({ residual }: Fusion, i: string, value: string) => (residual ? `residual[${i}] + ${value}` : value);
 
 class QuantizedMatVecProgram implements WebGpuProgram {
   outputShape: number[];
@@ -89,8 +138,8 @@ class QuantizedMatVecProgram implements WebGpuProgram {
   // Flat: the backend folds a grid over 65535 workgroups into 2-D, which FLAT_WORKGROUP undoes.
   dispatchLayout = { x: [0, 1] };
   dispatch: [number, number, number];
-  variableNames = ['x', 'words', 'scales'];
-  variableComponents = [4, 4, 1];
+  variableNames: string[];
+  variableComponents: number[];
   uniforms = UNIFORMS;
   workgroupSize: [number, number, number];
 
@@ -98,17 +147,35 @@ class QuantizedMatVecProgram implements WebGpuProgram {
     private readonly format: QuantFormat,
     rows: number,
     private readonly tiling: MatVecTiling,
+    private readonly fusion: Fusion,
   ) {
     const { threadsPerRow, rowsPerThread, groups } = tiling;
     this.outputShape = [1, rows];
     this.workgroupSize = [threadsPerRow * groups, 1, 1];
     this.dispatch = [Math.ceil(rows / (rowsPerThread * groups)), 1, 1];
-    this.shaderKey = `quantMatVec_${format}_${threadsPerRow}_${rowsPerThread}_${groups}`;
+    this.shaderKey = `quantMatVec_${format}_${threadsPerRow}_${rowsPerThread}_${groups}_${fusionKey(fusion)}`;
+    const extra = extraInputs(fusion);
+    this.variableNames = ['x', 'words', 'scales', ...extra];
+    this.variableComponents = [fusion.prologue === 'none' ? 4 : 1, 4, 1, ...extra.map(() => 1)];
   }
 
   getUserCode(): string {
     const { threadsPerRow: G, rowsPerThread: R, groups } = this.tiling;
+    const threads = G * groups;
     const xVec4s = UNIT_WEIGHTS[this.format] / 4;
+    const { prologue } = this.fusion;
+    const loadX = (k: number) => (prologue === 'none' ? `x[u * ${xVec4s} + ${k}]` : `loadX(0, u * ${UNIT_WEIGHTS[this.format]} + ${4 * k}, invRms)`);
+    // Every thread sums its share of x², then reads all the shares (one barrier, no tree).
+    const rms =
+      prologue === 'rmsNorm'
+        ? `var ss = 0.0;
+           for (var c = i32(localIndex); c < uniforms.inFeatures; c += ${threads}) { let v = x[c]; ss += v * v; }
+           sumSquares[localIndex] = ss;
+           workgroupBarrier();
+           var total = 0.0;
+           for (var i = 0; i < ${threads}; i++) { total += sumSquares[i]; }
+           let invRms = ${invRmsOf('total')};`
+        : 'let invRms = 0.0;';
     const blockOf = this.format === 'q4_0' ? 'u' : 'u / 2';
     const perRow: string[] = [];
     for (let r = 0; r < R; r++) {
@@ -121,14 +188,17 @@ class QuantizedMatVecProgram implements WebGpuProgram {
       }`);
     }
     return `
-      var<workgroup> partial : array<array<f32, ${G * groups}>, ${R}>;
+      var<workgroup> partial : array<array<f32, ${threads}>, ${R}>;
+      ${prologue === 'rmsNorm' ? `var<workgroup> sumSquares : array<f32, ${threads}>;` : ''}
+      ${loadXFunction(this.fusion)}
       fn main(index : i32) {
         let lane = i32(localIndex) % ${G};
         let group = i32(localIndex) / ${G};
         let row0 = (${FLAT_WORKGROUP} * ${groups} + group) * ${R};
+        ${rms}
         var acc : array<f32, ${R}>;
         for (var u = lane; u < uniforms.unitsPerRow; u += ${G}) {
-          ${Array.from({ length: xVec4s }, (_, k) => `let x${k} = x[u * ${xVec4s} + ${k}];`).join(' ')}
+          ${Array.from({ length: xVec4s }, (_, k) => `let x${k} = ${loadX(k)};`).join(' ')}
           ${perRow.join('\n')}
         }
         for (var r = 0; r < ${R}; r++) { partial[r][localIndex] = acc[r]; }
@@ -140,7 +210,7 @@ class QuantizedMatVecProgram implements WebGpuProgram {
         }
         if (lane == 0) {
           for (var r = 0; r < ${R}; r++) {
-            if (row0 + r < uniforms.rows) { result[row0 + r] = partial[r][localIndex]; }
+            if (row0 + r < uniforms.rows) { result[row0 + r] = ${epilogue(this.fusion, 'row0 + r', 'partial[r][localIndex]')}; }
           }
         }
       }`;
@@ -152,8 +222,8 @@ class QuantizedMatMulProgram implements WebGpuProgram {
   shaderKey: string;
   dispatchLayout = { x: [1], y: [0] };
   dispatch: [number, number, number];
-  variableNames = ['x', 'words', 'scales'];
-  variableComponents = [4, 4, 1];
+  variableNames: string[];
+  variableComponents: number[];
   uniforms = UNIFORMS;
   workgroupSize: [number, number, number] = [PREFILL_ROWS, 1, 1];
 
@@ -161,31 +231,63 @@ class QuantizedMatMulProgram implements WebGpuProgram {
     private readonly format: QuantFormat,
     tokens: number,
     rows: number,
+    private readonly fusion: Fusion,
   ) {
     this.outputShape = [tokens, rows];
     this.dispatch = [Math.ceil(rows / PREFILL_ROWS), Math.ceil(tokens / TOKEN_TILE), 1];
-    this.shaderKey = `quantMatMul_${format}_${PREFILL_ROWS}_${TOKEN_TILE}`;
+    this.shaderKey = `quantMatMul_${format}_${PREFILL_ROWS}_${TOKEN_TILE}_${fusionKey(fusion)}`;
+    const extra = extraInputs(fusion);
+    this.variableNames = ['x', 'words', 'scales', ...extra];
+    this.variableComponents = [fusion.prologue === 'none' ? 4 : 1, 4, 1, ...extra.map(() => 1)];
   }
 
   getUserCode(): string {
     const xVec4s = UNIT_WEIGHTS[this.format] / 4;
+    const { prologue } = this.fusion;
+    const xAt =
+      prologue === 'none'
+        ? (t: number) => (k: number) => `x[xBase${t} + ${k}]`
+        : (t: number) => (k: number) => `loadX(token${t}, u * ${UNIT_WEIGHTS[this.format]} + ${4 * k}, invRms[${t}])`;
+    // RMSNorm: LANES threads per token of the tile sum its x², then every thread adds the lanes up.
+    const lanes = PREFILL_ROWS / TOKEN_TILE;
+    const rms =
+      prologue === 'rmsNorm'
+        ? `{
+            let slot = i32(localIndex) % ${TOKEN_TILE};
+            let base = min(t0 + slot, tokens - 1) * uniforms.inFeatures;
+            var ss = 0.0;
+            for (var c = i32(localIndex) / ${TOKEN_TILE}; c < uniforms.inFeatures; c += ${lanes}) { let v = x[base + c]; ss += v * v; }
+            sumSquares[localIndex] = ss;
+          }
+          workgroupBarrier();
+          for (var t = 0; t < ${TOKEN_TILE}; t++) {
+            var total = 0.0;
+            for (var l = 0; l < ${lanes}; l++) { total += sumSquares[l * ${TOKEN_TILE} + t]; }
+            invRms[t] = ${invRmsOf('total')};
+          }`
+        : '';
     const blockOf = this.format === 'q4_0' ? 'u' : 'u / 2';
     const perToken: string[] = [];
     for (let t = 0; t < TOKEN_TILE; t++) {
       // Tokens past the end repeat the last one (uniform work, no bounds checks); never written.
       perToken.push(`{
-        let xBase = min(t0 + ${t}, tokens - 1) * xRow + u * ${xVec4s};
+        let token${t} = min(t0 + ${t}, tokens - 1);
+        let xBase${t} = token${t} * xRow + u * ${xVec4s};
         var sum = 0.0;
-        ${unitDotSnippet(this.format, 'sum', 'w', (k) => `x[xBase + ${k}]`)}
+        ${unitDotSnippet(this.format, 'sum', 'w', xAt(t))}
         acc[${t}] += s * sum;
       }`);
     }
     return `
+      ${prologue === 'rmsNorm' ? `var<workgroup> sumSquares : array<f32, ${PREFILL_ROWS}>;` : ''}
+      ${loadXFunction(this.fusion)}
       fn main() {
         let row = i32(workgroupId.x) * ${PREFILL_ROWS} + i32(localIndex);
         let t0 = i32(workgroupId.y) * ${TOKEN_TILE};
         let tokens = uniforms.xShape.x;
         let xRow = uniforms.xShape.y / 4;
+        var invRms : array<f32, ${TOKEN_TILE}>;
+        ${rms}
         if (row >= uniforms.rows) { return; }
         var acc : array<f32, ${TOKEN_TILE}>;
         for (var u = 0; u < uniforms.unitsPerRow; u++) {
@@ -194,19 +296,25 @@ class QuantizedMatMulProgram implements WebGpuProgram {
           ${perToken.join('\n')}
         }
         for (var t = 0; t < ${TOKEN_TILE}; t++) {
-          if (t0 + t < tokens) { result[(t0 + t) * uniforms.rows + row] = acc[t]; }
+          if (t0 + t < tokens) { result[(t0 + t) * uniforms.rows + row] = ${epilogue(this.fusion, '(t0 + t) * uniforms.rows + row', 'acc[t]')}; }
         }
       }`;
   }
 }
 
-/** The WGSL kernel (registered by ../quantized-matmul.ts, which checks its inputs first). */
-export function quantizedMatMulWebGpu(backend: WebGpuBackendLike, { x, words, scales }: Record<string, tf.TensorInfo>, attrs: QuantizedMatMulAttrs): tf.TensorInfo {
-  const { format, rows, cols } = attrs;
-  const tokens = x.shape[0];
+/** The WGSL kernel (registered by ../quantized-matmul.ts, which checks its inputs and fills in the defaults first). */
+export function quantizedMatMulWebGpu(backend: WebGpuBackendLike, inputs: Record<string, tf.TensorInfo>, attrs: Required<QuantizedMatMulAttrs>): tf.TensorInfo {
+  const { format, rows, cols, prologue, inFeatures, eps, residual } = attrs;
+  const fusion: Fusion = { prologue, padded: inFeatures < cols, residual };
+  const tokens = inputs.x.shape[0];
   const blocksPerRow = cols / BLOCK;
   // One entry per scalar field: a 3-element entry would be laid out as a vec3 (16-byte aligned).
-  const uniforms = [rows, blocksPerRow, blocksPerRow * UNITS_PER_BLOCK[format]].map((v) => ({ type: 'int32' as const, data: [v] }));
-  const program = tokens === 1 ? new QuantizedMatVecProgram(format, rows, matVecTiling) : new QuantizedMatMulProgram(format, tokens, rows);
-  return backend.runWebGPUProgram(program, [x, words, scales], 'float32', uniforms);
+  const uniforms = [
+    ...[rows, blocksPerRow, blocksPerRow * UNITS_PER_BLOCK[format], inFeatures].map((v) => ({ type: 'int32' as const, data: [v] })),
+    { type: 'float32' as const, data: [eps] },
+  ];
+  const program =
+    tokens === 1 ? new QuantizedMatVecProgram(format, rows, matVecTiling, fusion) : new QuantizedMatMulProgram(format, tokens, rows, fusion);
+  const names = ['x', 'words', 'scales', ...extraInputs(fusion)];
+  return backend.runWebGPUProgram(program, names.map((n) => inputs[n]), 'float32', uniforms);
 }
