@@ -13,8 +13,8 @@
  *    neighbouring 16-byte units (coalesced), and each x unit loaded serves all the group's rows.
  *    The partial sums meet in a tree reduction in workgroup memory (no subgroups: that feature
  *    may be absent).
- *  - Prefill (T > 1) gives each thread one row and TOKEN_TILE tokens: a unit is dequantized once
- *    and used for every token of the tile.
+ *  - Prefill (T > 1) uses the same layout with a tile of TOKEN_TILE tokens per workgroup: each
+ *    unit read serves every token of the tile, and the reduction sums rows × tokens at once.
  *
  * With a prologue (see ../quantized-matmul.ts), x is read through `loadX`, which computes four
  * inputs of the product from x as it reads them (zero past inFeatures, in W's padding). The
@@ -39,8 +39,12 @@ export interface MatVecTiling {
   groups: number;
 }
 
-/** The decode program's tiling; the kernel benchmark can try others (`--tiling`). */
-let matVecTiling: MatVecTiling = { threadsPerRow: 32, rowsPerThread: 4, groups: 4 };
+/**
+ * The decode program's tiling; the kernel benchmark can try others (`--tiling`). 32×8×2 was the
+ * fastest of seven on an NVIDIA H200 over the Llama-2-7B matrices (BENCHMARKS.md): eight rows per
+ * thread group let each x unit loaded serve eight rows.
+ */
+let matVecTiling: MatVecTiling = { threadsPerRow: 32, rowsPerThread: 8, groups: 2 };
 
 /** Checks a tiling (threadsPerRow a power of two for the tree reduction, at most 256 threads). */
 export function checkMatVecTiling(t: MatVecTiling): MatVecTiling {
@@ -59,10 +63,13 @@ export function getMatVecTiling(): MatVecTiling {
   return { ...matVecTiling };
 }
 
-/** Prefill: tokens per thread (each dequantized unit is used this many times). */
+/**
+ * Prefill: the decode program's coalesced layout (thread groups striding over their rows' units)
+ * with TOKEN_TILE tokens per workgroup, so each unit of W read from memory serves every token of
+ * the tile; W is read ⌈T / TOKEN_TILE⌉ times in all.
+ */
 const TOKEN_TILE = 8;
-/** Prefill: rows per workgroup, one per thread. */
-const PREFILL_ROWS = 64;
+const PREFILL_TILING: MatVecTiling = { threadsPerRow: 32, rowsPerThread: 4, groups: 2 };
 
 /**
  * WGSL: `sum += Σ_k dot(dequantized vec4 k of unit w, x vec4 at xBase + k)` for one unit w
@@ -225,7 +232,7 @@ class QuantizedMatMulProgram implements WebGpuProgram {
   variableNames: string[];
   variableComponents: number[];
   uniforms = UNIFORMS;
-  workgroupSize: [number, number, number] = [PREFILL_ROWS, 1, 1];
+  workgroupSize: [number, number, number];
 
   constructor(
     private readonly format: QuantFormat,
@@ -233,70 +240,86 @@ class QuantizedMatMulProgram implements WebGpuProgram {
     rows: number,
     private readonly fusion: Fusion,
   ) {
+    const { threadsPerRow, rowsPerThread, groups } = PREFILL_TILING;
     this.outputShape = [tokens, rows];
-    this.dispatch = [Math.ceil(rows / PREFILL_ROWS), Math.ceil(tokens / TOKEN_TILE), 1];
-    this.shaderKey = `quantMatMul_${format}_${PREFILL_ROWS}_${TOKEN_TILE}_${fusionKey(fusion)}`;
+    this.workgroupSize = [threadsPerRow * groups, 1, 1];
+    this.dispatch = [Math.ceil(rows / (rowsPerThread * groups)), Math.ceil(tokens / TOKEN_TILE), 1];
+    this.shaderKey = `quantMatMul_${format}_${threadsPerRow}_${rowsPerThread}_${groups}_${TOKEN_TILE}_${fusionKey(this.fusion)}`;
     const extra = extraInputs(fusion);
     this.variableNames = ['x', 'words', 'scales', ...extra];
     this.variableComponents = [fusion.prologue === 'none' ? 4 : 1, 4, 1, ...extra.map(() => 1)];
   }
 
   getUserCode(): string {
+    const { threadsPerRow: G, rowsPerThread: R, groups } = PREFILL_TILING;
+    const threads = G * groups;
+    const TT = TOKEN_TILE;
     const xVec4s = UNIT_WEIGHTS[this.format] / 4;
     const { prologue } = this.fusion;
-    const xAt =
-      prologue === 'none'
-        ? (t: number) => (k: number) => `x[xBase${t} + ${k}]`
-        : (t: number) => (k: number) => `loadX(token${t}, u * ${UNIT_WEIGHTS[this.format]} + ${4 * k}, invRms[${t}])`;
-    // RMSNorm: LANES threads per token of the tile sum its x², then every thread adds the lanes up.
-    const lanes = PREFILL_ROWS / TOKEN_TILE;
+    const loadX = (k: number) => (prologue === 'none' ? `x[token * xRow + u * ${xVec4s} + ${k}]` : `loadX(token, u * ${UNIT_WEIGHTS[this.format]} + ${4 * k}, invRms[t])`);
+    // RMSNorm: threads / TT threads per token of the tile sum its x², then every thread adds them up.
+    const lanes = threads / TT;
     const rms =
       prologue === 'rmsNorm'
         ? `{
-            let slot = i32(localIndex) % ${TOKEN_TILE};
+            let slot = i32(localIndex) % ${TT};
             let base = min(t0 + slot, tokens - 1) * uniforms.inFeatures;
             var ss = 0.0;
-            for (var c = i32(localIndex) / ${TOKEN_TILE}; c < uniforms.inFeatures; c += ${lanes}) { let v = x[base + c]; ss += v * v; }
+            for (var c = i32(localIndex) / ${TT}; c < uniforms.inFeatures; c += ${lanes}) { let v = x[base + c]; ss += v * v; }
             sumSquares[localIndex] = ss;
           }
           workgroupBarrier();
-          for (var t = 0; t < ${TOKEN_TILE}; t++) {
+          for (var t = 0; t < ${TT}; t++) {
             var total = 0.0;
-            for (var l = 0; l < ${lanes}; l++) { total += sumSquares[l * ${TOKEN_TILE} + t]; }
+            for (var l = 0; l < ${lanes}; l++) { total += sumSquares[l * ${TT} + t]; }
             invRms[t] = ${invRmsOf('total')};
           }`
         : '';
     const blockOf = this.format === 'q4_0' ? 'u' : 'u / 2';
-    const perToken: string[] = [];
-    for (let t = 0; t < TOKEN_TILE; t++) {
-      // Tokens past the end repeat the last one (uniform work, no bounds checks); never written.
-      perToken.push(`{
-        let token${t} = min(t0 + ${t}, tokens - 1);
-        let xBase${t} = token${t} * xRow + u * ${xVec4s};
-        var sum = 0.0;
-        ${unitDotSnippet(this.format, 'sum', 'w', xAt(t))}
-        acc[${t}] += s * sum;
-      }`);
-    }
+    const weights = Array.from({ length: R }, (_, r) => `let row${r} = min(row0 + ${r}, uniforms.rows - 1);
+          let w${r} = words[row${r} * uniforms.unitsPerRow + u];
+          let s${r} = scales[row${r} * uniforms.blocksPerRow + ${blockOf}];`).join('\n');
+    const perRow = Array.from({ length: R }, (_, r) => `{
+            var sum = 0.0;
+            ${unitDotSnippet(this.format, 'sum', `w${r}`, (k) => `x${k}`)}
+            acc[${r * TT} + t] += s${r} * sum;
+          }`).join('\n');
     return `
-      ${prologue === 'rmsNorm' ? `var<workgroup> sumSquares : array<f32, ${PREFILL_ROWS}>;` : ''}
+      var<workgroup> partial : array<array<f32, ${threads}>, ${R * TT}>;
+      ${prologue === 'rmsNorm' ? `var<workgroup> sumSquares : array<f32, ${threads}>;` : ''}
       ${loadXFunction(this.fusion)}
       fn main() {
-        let row = i32(workgroupId.x) * ${PREFILL_ROWS} + i32(localIndex);
-        let t0 = i32(workgroupId.y) * ${TOKEN_TILE};
+        let lane = i32(localIndex) % ${G};
+        let row0 = (i32(workgroupId.x) * ${groups} + i32(localIndex) / ${G}) * ${R};
+        let t0 = i32(workgroupId.y) * ${TT};
         let tokens = uniforms.xShape.x;
         let xRow = uniforms.xShape.y / 4;
-        var invRms : array<f32, ${TOKEN_TILE}>;
+        var invRms : array<f32, ${TT}>;
         ${rms}
-        if (row >= uniforms.rows) { return; }
-        var acc : array<f32, ${TOKEN_TILE}>;
-        for (var u = 0; u < uniforms.unitsPerRow; u++) {
-          let w = words[row * uniforms.unitsPerRow + u];
-          let s = scales[row * uniforms.blocksPerRow + ${blockOf}];
-          ${perToken.join('\n')}
+        var acc : array<f32, ${R * TT}>;
+        for (var u = lane; u < uniforms.unitsPerRow; u += ${G}) {
+          ${weights}
+          for (var t = 0; t < ${TT}; t++) {
+            // Tokens past the end repeat the last one (uniform work); they are never written.
+            let token = min(t0 + t, tokens - 1);
+            ${Array.from({ length: xVec4s }, (_, k) => `let x${k} = ${loadX(k)};`).join(' ')}
+            ${perRow}
+          }
         }
-        for (var t = 0; t < ${TOKEN_TILE}; t++) {
-          if (t0 + t < tokens) { result[(t0 + t) * uniforms.rows + row] = ${epilogue(this.fusion, '(t0 + t) * uniforms.rows + row', 'acc[t]')}; }
+        for (var i = 0; i < ${R * TT}; i++) { partial[i][localIndex] = acc[i]; }
+        for (var stride = ${G >> 1}; stride > 0; stride >>= 1) {
+          workgroupBarrier();
+          if (lane < stride) {
+            for (var i = 0; i < ${R * TT}; i++) { partial[i][localIndex] += partial[i][i32(localIndex) + stride]; }
+          }
+        }
+        if (lane == 0) {
+          for (var r = 0; r < ${R}; r++) {
+            for (var t = 0; t < ${TT}; t++) {
+              let at = (t0 + t) * uniforms.rows + row0 + r;
+              if (row0 + r < uniforms.rows && t0 + t < tokens) { result[at] = ${epilogue(this.fusion, 'at', `partial[r * ${TT} + t][localIndex]`)}; }
+            }
+          }
         }
       }`;
   }
