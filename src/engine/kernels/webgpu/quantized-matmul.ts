@@ -256,7 +256,8 @@ class QuantizedMatMulProgram implements WebGpuProgram {
     const TT = TOKEN_TILE;
     const xVec4s = UNIT_WEIGHTS[this.format] / 4;
     const { prologue } = this.fusion;
-    const loadX = (k: number) => (prologue === 'none' ? `x[token * xRow + u * ${xVec4s} + ${k}]` : `loadX(token, u * ${UNIT_WEIGHTS[this.format]} + ${4 * k}, invRms[t])`);
+    const loadX = (t: number, k: number) =>
+      prologue === 'none' ? `x[token${t} * xRow + u * ${xVec4s} + ${k}]` : `loadX(token${t}, u * ${UNIT_WEIGHTS[this.format]} + ${4 * k}, invRms[${t}])`;
     // RMSNorm: threads / TT threads per token of the tile sum its x², then every thread adds them up.
     const lanes = threads / TT;
     const rms =
@@ -279,11 +280,20 @@ class QuantizedMatMulProgram implements WebGpuProgram {
     const weights = Array.from({ length: R }, (_, r) => `let row${r} = min(row0 + ${r}, uniforms.rows - 1);
           let w${r} = words[row${r} * uniforms.unitsPerRow + u];
           let s${r} = scales[row${r} * uniforms.blocksPerRow + ${blockOf}];`).join('\n');
-    const perRow = Array.from({ length: R }, (_, r) => `{
-            var sum = 0.0;
-            ${unitDotSnippet(this.format, 'sum', `w${r}`, (k) => `x${k}`)}
-            acc[${r * TT} + t] += s${r} * sum;
-          }`).join('\n');
+    // Unrolled over tokens and rows: constant indices keep the accumulators in registers.
+    const perToken = Array.from({ length: TT }, (_, t) => {
+      const rows = Array.from({ length: R }, (_, r) => `{
+              var sum = 0.0;
+              ${unitDotSnippet(this.format, 'sum', `w${r}`, (k) => `x${k}`)}
+              acc[${r * TT + t}] += s${r} * sum;
+            }`).join('\n');
+      return `{
+            // Tokens past the end repeat the last one (uniform work); they are never written.
+            let token${t} = min(t0 + ${t}, tokens - 1);
+            ${Array.from({ length: xVec4s }, (_, k) => `let x${k} = ${loadX(t, k)};`).join(' ')}
+            ${rows}
+          }`;
+    }).join('\n');
     return `
       var<workgroup> partial : array<array<f32, ${threads}>, ${R * TT}>;
       ${prologue === 'rmsNorm' ? `var<workgroup> sumSquares : array<f32, ${threads}>;` : ''}
@@ -299,12 +309,7 @@ class QuantizedMatMulProgram implements WebGpuProgram {
         var acc : array<f32, ${R * TT}>;
         for (var u = lane; u < uniforms.unitsPerRow; u += ${G}) {
           ${weights}
-          for (var t = 0; t < ${TT}; t++) {
-            // Tokens past the end repeat the last one (uniform work); they are never written.
-            let token = min(t0 + t, tokens - 1);
-            ${Array.from({ length: xVec4s }, (_, k) => `let x${k} = ${loadX(k)};`).join(' ')}
-            ${perRow}
-          }
+          ${perToken}
         }
         for (var i = 0; i < ${R * TT}; i++) { partial[i][localIndex] = acc[i]; }
         for (var stride = ${G >> 1}; stride > 0; stride >>= 1) {
