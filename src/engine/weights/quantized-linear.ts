@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { quantizedMatMul, type QuantizedMatMulAttrs, type QuantizedMatMulExtras } from '../kernels/quantized-matmul.ts';
 import { BLOCK, type QuantFormat, type QuantizedMatrix } from '../quant/blocks.ts';
+import { rmsNorm } from '../kernels/rms-norm.ts';
+import { swiGlu } from '../kernels/swiglu.ts';
 import type { Linear } from './linear.ts';
 
 /**
@@ -55,13 +57,20 @@ export class QuantizedLinear implements Linear {
   apply(x: tf.Tensor2D): tf.Tensor2D {
     return this.padded(x, (h) => this.product(h, {}));
   }
+  /*
+   * The prologues serve decode (one token). For several tokens (prefill) every workgroup would
+   * recompute its tile's RMSNorm or SwiGLU inputs, on a 7B about as many bytes again as the
+   * weights per workgroup row; there the separate kernel runs once first.
+   */
   applyNormed(x: tf.Tensor2D, g: tf.Tensor1D, eps: number): tf.Tensor2D {
+    if (x.shape[0] > 1) return tf.tidy(() => this.apply(rmsNorm(x, g, eps)));
     return this.product(x, { prologue: 'rmsNorm', inFeatures: this.inFeatures, eps }, { normWeight: g });
   }
   applyAdd(x: tf.Tensor2D, r: tf.Tensor2D): tf.Tensor2D {
     return this.padded(x, (h) => this.product(h, { residual: true }, { residual: r }));
   }
   applyGatedAdd(gateUp: tf.Tensor2D, r: tf.Tensor2D): tf.Tensor2D {
+    if (gateUp.shape[0] > 1) return tf.tidy(() => this.applyAdd(swiGlu(gateUp), r));
     return this.product(gateUp, { prologue: 'swiGlu', inFeatures: this.inFeatures, residual: true }, { residual: r });
   }
 
