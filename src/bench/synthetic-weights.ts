@@ -6,10 +6,11 @@
  * weight's standard deviation is about 0.02 (as in Llama's initialisation) and activations stay
  * finite through 32 layers.
  */
-import { kvDim, type LlamaConfig } from '../engine/config.ts';
+import { tensorNames, tensorShape } from '../engine/checkpoint/checkpoint.ts';
+import type { LlamaConfig } from '../engine/config.ts';
 import { BLOCK, WORDS_PER_BLOCK, type QuantFormat, type QuantizedMatrix } from '../engine/quant/blocks.ts';
 import { roundToFloat16 } from '../engine/quant/float16.ts';
-import type { HostTensor, LayerTensorName } from '../engine/weights/host-tensor.ts';
+import type { HostTensor } from '../engine/weights/host-tensor.ts';
 
 export type SyntheticFormat = 'f32' | QuantFormat;
 
@@ -49,30 +50,18 @@ export function randomQuantized(format: QuantFormat, rows: number, cols: number,
 
 /** Every tensor of `config`, in checkpoint order, each made only when the consumer asks for it. */
 export function* syntheticTensors(config: LlamaConfig, format: SyntheticFormat, seed = 1): Generator<HostTensor> {
-  const c = config;
-  const kv = kvDim(c);
   let index = 0;
-  const matrix = (name: HostTensor['name'], rows: number, cols: number): HostTensor => {
+  for (const name of tensorNames(config)) {
+    const shape = tensorShape(name, config);
+    const [rows, cols] = shape;
+    if (cols === undefined) {
+      yield { name, shape, value: new Float32Array(rows).fill(1) }; // norm weights
+      continue;
+    }
     const next = xorshift(seed * 7919 + ++index);
     // Rows that are not whole 32-blocks come as float32, as in a GGUF file (stories260K's w2);
     // the uploader quantizes them, padded.
     const value = format === 'f32' || cols % BLOCK !== 0 ? randomFloat(rows, cols, next) : randomQuantized(format, rows, cols, next);
-    return { name, shape: [rows, cols], value };
-  };
-  const ones = (name: HostTensor['name']): HostTensor => ({ name, shape: [c.dim], value: new Float32Array(c.dim).fill(1) });
-  yield matrix('token_embedding', c.vocabSize, c.dim);
-  for (let l = 0; l < c.nLayers; l++) {
-    const at = (n: LayerTensorName) => `layers.${l}.${n}` as const;
-    yield ones(at('rms_att'));
-    yield matrix(at('wq'), c.dim, c.dim);
-    yield matrix(at('wk'), kv, c.dim);
-    yield matrix(at('wv'), kv, c.dim);
-    yield matrix(at('wo'), c.dim, c.dim);
-    yield ones(at('rms_ffn'));
-    yield matrix(at('w1'), c.hiddenDim, c.dim);
-    yield matrix(at('w2'), c.dim, c.hiddenDim);
-    yield matrix(at('w3'), c.hiddenDim, c.dim);
+    yield { name, shape, value };
   }
-  yield ones('rms_final');
-  if (!c.sharedClassifier) yield matrix('classifier', c.vocabSize, c.dim);
 }

@@ -8,6 +8,7 @@
  * only the looked-up rows are expanded. The key/value cache is preallocated for the whole
  * context in float32.
  */
+import { tensorNames, tensorShape } from './checkpoint/checkpoint.ts';
 import { headSize, kvDim, type LlamaConfig } from './config.ts';
 import { EngineError } from './errors.ts';
 
@@ -110,24 +111,10 @@ export function assertFits(plan: MemoryPlan, limits: MemoryLimits, model: string
 
 /** Every tensor of a llama2.c-style model with one format for matrices (norms stay f32). */
 export function uniformTensors(config: LlamaConfig, matrices: StorageFormat): PlannedTensor[] {
-  const c = config;
-  const kv = kvDim(c);
-  const out: PlannedTensor[] = [{ name: 'token_embedding', elements: c.vocabSize * c.dim, format: matrices }];
-  for (let l = 0; l < c.nLayers; l++) {
+  return tensorNames(config).map((name) => {
+    const [rows, cols] = tensorShape(name, config);
+    if (cols === undefined) return { name, elements: rows, format: 'f32' };
     // Quantized rows are padded with zeros to whole 32-blocks (as the weight builder does).
-    const m = (name: string, elements: number, cols = c.dim) =>
-      out.push({ name: `layers.${l}.${name}`, elements: matrices === 'f32' ? elements : (elements / cols) * Math.ceil(cols / 32) * 32, format: matrices });
-    out.push({ name: `layers.${l}.rms_att`, elements: c.dim, format: 'f32' });
-    m('wq', c.dim * c.dim);
-    m('wk', kv * c.dim);
-    m('wv', kv * c.dim);
-    m('wo', c.dim * c.dim);
-    out.push({ name: `layers.${l}.rms_ffn`, elements: c.dim, format: 'f32' });
-    m('w1', c.hiddenDim * c.dim);
-    m('w2', c.dim * c.hiddenDim, c.hiddenDim);
-    m('w3', c.hiddenDim * c.dim);
-  }
-  out.push({ name: 'rms_final', elements: c.dim, format: 'f32' });
-  if (!c.sharedClassifier) out.push({ name: 'classifier', elements: c.vocabSize * c.dim, format: matrices });
-  return out;
+    return { name, elements: rows * (matrices === 'f32' ? cols : Math.ceil(cols / 32) * 32), format: matrices };
+  });
 }

@@ -59,6 +59,15 @@ export function tensorShape(name: TensorName, c: LlamaConfig): number[] {
   return shapes[name.split('.')[2] as LayerTensorName];
 }
 
+/** Every tensor a model of this shape has, in llama2.c's file order. */
+export function tensorNames(c: LlamaConfig): TensorName[] {
+  const names: TensorName[] = ['token_embedding'];
+  for (let i = 0; i < c.nLayers; i++) for (const t of LAYER_ORDER) names.push(`layers.${i}.${t}`);
+  names.push('rms_final');
+  if (!c.sharedClassifier) names.push('classifier');
+  return names;
+}
+
 /** Every named tensor with its shape, in file order: for `inspect` and memory reports. */
 export function checkpointTensors(ck: Checkpoint): { name: TensorName; shape: number[]; data: Float32Array }[] {
   const c = ck.config;

@@ -14,7 +14,6 @@
  * (permute_reverse: view(n_heads, 2, dim/n_heads/2, dim).transpose(1, 2)) to Hugging Face weights.
  * Both files therefore hold Meta's original q/k row order, and the writer stores ours as they are.
  */
-import type { LlamaConfig } from '../config.ts';
 import type { LayerTensorName, TensorName } from '../weights/host-tensor.ts';
 
 const LAYER_NAMES: Record<string, LayerTensorName> = {
@@ -53,10 +52,3 @@ export function ggufNameOf(name: TensorName): string {
   return `blk.${layer}.${GGUF_LAYER_NAMES[t as LayerTensorName]}.weight`;
 }
 
-/** Every tensor a Llama GGUF of this shape must hold (output.weight only with its own classifier). */
-export function requiredTensors(c: LlamaConfig): TensorName[] {
-  const names: TensorName[] = ['token_embedding', 'rms_final'];
-  if (!c.sharedClassifier) names.push('classifier');
-  for (let l = 0; l < c.nLayers; l++) for (const t of Object.values(LAYER_NAMES)) names.push(`layers.${l}.${t}`);
-  return names;
-}

@@ -3,7 +3,7 @@
  * validated before any tensor data is read), then the tensors one at a time in file order as
  * their bytes arrive, so a file larger than any single buffer is never held whole.
  */
-import { LAYER_FIELDS, tensorShape, type Checkpoint, type LayerArrays } from '../checkpoint/checkpoint.ts';
+import { LAYER_FIELDS, tensorNames, tensorShape, type Checkpoint, type LayerArrays } from '../checkpoint/checkpoint.ts';
 import type { LlamaConfig } from '../config.ts';
 import { EngineError, mismatch } from '../errors.ts';
 import type { ReadOptions } from '../io/byte-source.ts';
@@ -13,7 +13,7 @@ import type { HostTensor, LayerTensorName, TensorName } from '../weights/host-te
 import { ByteReader, type GgufSource } from './byte-reader.ts';
 import { tokenizerFromGguf } from './gguf-tokenizer.ts';
 import { llamaConfigFromGguf, MetadataReader } from './llama-config.ts';
-import { hostNameOf, requiredTensors } from './llama-tensors.ts';
+import { hostNameOf } from './llama-tensors.ts';
 import { readGgufHeader, type GgufHeader } from './read-header.ts';
 import { decodeTensor } from './tensor-codec.ts';
 import { Q6K_BLOCK } from './q6k.ts';
@@ -84,7 +84,7 @@ function planTensors(header: GgufHeader, config: LlamaConfig, file: string, file
     const fileBytes = storedBytes(t.type, t.elements);
     entries.push({ name, ggufName: t.name, type: t.typeName, shape, elements: t.elements, fileBytes, deviceBytes: deviceBytesOf(t.type, t.elements), offset: t.offset });
   }
-  const missing = requiredTensors(config).filter((n) => !seen.has(n));
+  const missing = tensorNames(config).filter((n) => !seen.has(n)); // output.weight only with its own classifier
   if (missing.length) throw new EngineError('gguf-format', `${file}: missing tensors: ${missing.join(', ')}`);
   entries.sort((a, b) => a.offset - b.offset);
   entries.forEach((e, i) => {

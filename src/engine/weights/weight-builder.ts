@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkpointTensors, LAYER_FIELDS, tensorShape, type Checkpoint } from '../checkpoint/checkpoint.ts';
+import { checkpointTensors, tensorNames, tensorShape, type Checkpoint } from '../checkpoint/checkpoint.ts';
 import type { LlamaConfig } from '../config.ts';
 import { EngineError } from '../errors.ts';
 import { BLOCK, quantizePadded, WORDS_PER_BLOCK, type QuantFormat, type QuantizedMatrix } from '../quant/blocks.ts';
-import type { HostTensor, LayerTensorName, TensorName } from './host-tensor.ts';
+import type { HostTensor, TensorName } from './host-tensor.ts';
 import { DenseLinear, type Linear } from './linear.ts';
 import { TokenEmbedding, type BlockWeights, type LlamaWeights, type WeightFormat } from './llama-weights.ts';
 import { QuantizedLinear } from './quantized-linear.ts';
@@ -22,11 +22,7 @@ const isQuantized = (m: Matrix): m is QuantizedMatrix => !(m instanceof Float32A
 
 /** Every tensor a model of this shape needs, with its shape, in llama2.c's order. */
 export function expectedTensors(c: LlamaConfig): Map<TensorName, number[]> {
-  const names: TensorName[] = ['token_embedding'];
-  for (let i = 0; i < c.nLayers; i++) for (const t of Object.keys(LAYER_FIELDS) as LayerTensorName[]) names.push(`layers.${i}.${t}`);
-  names.push('rms_final');
-  if (!c.sharedClassifier) names.push('classifier');
-  return new Map(names.map((n) => [n, tensorShape(n, c)]));
+  return new Map(tensorNames(c).map((n) => [n, tensorShape(n, c)]));
 }
 
 /** The matrices fused into one Linear (see BlockWeights), and the field each fills. */
