@@ -15,7 +15,6 @@ import { useEngine } from '../../src/client/use-engine.ts';
 import { withBase } from '../../src/site/paths.ts';
 import { lossPlot, type Curve } from './training/loss-plot.ts';
 import { asImage, chartColours, loadPlot, useChartFrame } from './plot.ts';
-import { formatTokens } from './training/loss-plot.ts';
 import { presetChoices, TRAIN_PRESETS } from './training/presets.ts';
 import { formatLoss, summarizeRun } from './training/run-summary.ts';
 import { fetchTrainingLog } from './training/training-log.ts';

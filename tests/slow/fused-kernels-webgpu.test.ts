@@ -22,11 +22,11 @@ import { RMS_NORM, rmsNorm } from '../../src/engine/kernels/rms-norm.ts';
 import { ROPE_QKV, ropeQkv } from '../../src/engine/kernels/rope.ts';
 import { SWIGLU, swiGlu } from '../../src/engine/kernels/swiglu.ts';
 import { webGpuKernelNames } from '../../src/engine/kernels/webgpu/program.ts';
-import { LLAMA_NORM_EPS, LLAMA_ROPE_THETA, type LlamaConfig } from '../../src/engine/config.ts';
 import { RopePositions, ropeTables } from '../../src/engine/layers/rope.ts';
 import { createKVCache, InPlaceKVCache } from '../../src/engine/kv-cache.ts';
 import { onBackend } from '../support/engine.ts';
 import { prng } from '../support/random.ts';
+import { tinyConfig } from '../support/tiny-config.ts';
 
 const TOL = 2e-5;
 const ROPE_TOL = 1e-6;
@@ -65,19 +65,7 @@ function worstError(cpu: Float32Array[], gpu: Float32Array[]): number {
   return worst;
 }
 
-const config = (over: Partial<LlamaConfig>): LlamaConfig => ({
-  dim: 64,
-  hiddenDim: 172,
-  nLayers: 1,
-  nHeads: 8,
-  nKvHeads: 4,
-  vocabSize: 32,
-  seqLen: 32,
-  sharedClassifier: true,
-  normEps: LLAMA_NORM_EPS,
-  ropeTheta: LLAMA_ROPE_THETA,
-  ...over,
-});
+const config = tinyConfig;
 
 describe('fused kernels in WGSL (webgpu) against the cpu kernels', () => {
   beforeAll(() => onBackend('webgpu'));

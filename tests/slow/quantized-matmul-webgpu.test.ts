@@ -12,6 +12,7 @@ import { Llama } from '../../src/engine/llama.ts';
 import { onBackend } from '../support/engine.ts';
 import { sharedBytes, STORIES260K, TOK512 } from '../support/shared.ts';
 import { prng } from '../support/random.ts';
+import { fusedAndProbedLogits } from '../support/fused-logits.ts';
 
 const uniform = (n: number, seed: number) => {
   const next = prng(seed);
@@ -117,18 +118,7 @@ describe('LlamaQuantizedMatMul on webgpu', () => {
    */
   it('stories260K q4_0: the fused block gives the probed block\'s logits (prefill and a decode step)', async () => {
     const llama = Llama.fromBytes(sharedBytes(STORIES260K), STORIES260K, sharedBytes(TOK512), TOK512, { quant: 'q4_0' });
-    const tokens = llama.tokenizer.encode('Once upon a time, there was a little dog named Max.');
-    const run = async (probed: boolean) => {
-      const probe = probed ? { record: () => {} } : undefined;
-      const cache = llama.newCache();
-      const prefill = llama.model.forward(tokens, 0, cache, probe);
-      const step = llama.model.forward([tokens[3]], tokens.length, cache, probe);
-      const out = [(await prefill.data()) as Float32Array, (await step.data()) as Float32Array];
-      tf.dispose([prefill, step]);
-      cache.dispose();
-      return out;
-    };
-    const [fused, probed] = [await run(false), await run(true)];
+    const [fused, probed] = await fusedAndProbedLogits(llama, 'Once upon a time, there was a little dog named Max.');
     probed.forEach((expected, i) => {
       const scale = expected.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
       const worst = expected.reduce((m, v, j) => Math.max(m, Math.abs(fused[i][j] - v)), 0);

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DIVERGING_STOPS, divergingRgb, inkOn, scaleMaxFor } from '../../components/widgets/stepper/colour.ts';
 import { typeset } from '../../components/widgets/stepper/Equation.tsx';
 import { MAX_CELLS, WRAP_WIDTH, dimsFromTrace, gridFor } from '../../components/widgets/stepper/layout.ts';
-import { KEY_ACTIONS, carryOver, navigate, nextLayer, prevLayer, type StepRef } from '../../components/widgets/stepper/navigation.ts';
+import { carryOver, navigate, nextLayer, prevLayer, type StepRef } from '../../components/widgets/stepper/navigation.ts';
 import { residualAt, residualSeries } from '../../components/widgets/stepper/residual.ts';
 import { STEP_INFO, stepLabel, type StepName } from '../../components/widgets/stepper/steps.ts';
 import { showPiece } from '../../components/widgets/stepper/TokenStrip.tsx';

@@ -21,6 +21,7 @@ import { quantizePadded, type QuantFormat } from '../../src/engine/quant/blocks.
 import { QuantizedLinear } from '../../src/engine/weights/quantized-linear.ts';
 import { prng } from '../support/random.ts';
 import { sharedBytes, STORIES260K, TOK512 } from '../support/shared.ts';
+import { fusedAndProbedLogits } from '../support/fused-logits.ts';
 
 const FORMATS: QuantFormat[] = ['q8_0', 'q4_0'];
 const EPS = 1e-5;
@@ -102,18 +103,7 @@ describe('stories260K quantized: the fused block against the probed one', () => 
       await tf.setBackend(backend);
       for (const quant of FORMATS) {
         const llama = Llama.fromBytes(model, STORIES260K, tok, TOK512, { quant });
-        const tokens = llama.tokenizer.encode('Once upon a time, there was a little dog named Max.');
-        const run = async (probed: boolean) => {
-          const probe = probed ? { record: () => {} } : undefined;
-          const cache = llama.newCache();
-          const prefill = llama.model.forward(tokens, 0, cache, probe);
-          const step = llama.model.forward([tokens[3]], tokens.length, cache, probe);
-          const out = [await prefill.data(), await step.data()];
-          tf.dispose([prefill, step]);
-          cache.dispose();
-          return out;
-        };
-        const [fused, probed] = [await run(false), await run(true)];
+        const [fused, probed] = await fusedAndProbedLogits(llama, 'Once upon a time, there was a little dog named Max.');
         expect(fused.map((a) => Array.from(a))).toEqual(probed.map((a) => Array.from(a)));
         llama.dispose();
       }

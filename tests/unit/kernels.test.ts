@@ -40,12 +40,12 @@ import { hasKernel, hostKernelNames, runKernel, runKernelOutputs } from '../../s
 import { RMS_NORM, RMS_NORM_GRAD, rmsNorm, rmsNormComposite, rmsNormGradComposite } from '../../src/engine/kernels/rms-norm.ts';
 import { ROPE_QKV, ROPE_QKV_GRAD, ropeQkv, ropeQkvComposite, ropeQkvGradComposite } from '../../src/engine/kernels/rope.ts';
 import { SWIGLU, SWIGLU_GRAD, swiGlu, swiGluComposite, swiGluGradComposite } from '../../src/engine/kernels/swiglu.ts';
-import { LLAMA_NORM_EPS, LLAMA_ROPE_THETA, type LlamaConfig } from '../../src/engine/config.ts';
 import { RopePositions, ropeTables } from '../../src/engine/layers/rope.ts';
 import { ConcatKVCache, createKVCache, InPlaceKVCache } from '../../src/engine/kv-cache.ts';
 import { inspectForward } from '../../src/engine/inspect.ts';
 import { Llama } from '../../src/engine/llama.ts';
 import type { DenseLinear } from '../../src/engine/weights/linear.ts';
+import { tinyConfig } from '../support/tiny-config.ts';
 
 const FORWARD_TOL = 2e-6;
 const GRAD_TOL = 5e-6;
@@ -81,19 +81,7 @@ function projectedGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[], s
   })(xs);
 }
 
-const config = (over: Partial<LlamaConfig> = {}): LlamaConfig => ({
-  dim: 64,
-  hiddenDim: 172,
-  nLayers: 1,
-  nHeads: 8,
-  nKvHeads: 4,
-  vocabSize: 32,
-  seqLen: 32,
-  sharedClassifier: true,
-  normEps: LLAMA_NORM_EPS,
-  ropeTheta: LLAMA_ROPE_THETA,
-  ...over,
-});
+const config = tinyConfig;
 
 for (const backend of ['cpu', 'wasm'] as const) {
   describe(`fused kernels on ${backend}`, () => {

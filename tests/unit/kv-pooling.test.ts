@@ -3,7 +3,6 @@
 // embedded model through the engine worker's task.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseLlama2c } from '../../src/engine/checkpoint/llama2c.ts';
 import type { Checkpoint } from '../../src/engine/checkpoint/checkpoint.ts';

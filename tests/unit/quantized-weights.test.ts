@@ -3,7 +3,7 @@
  * on random data (cpu and wasm), stacked quantized linears, the weight builder's checks and its
  * packed token embedding, and stories260K run quantized against float32.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';

@@ -22,7 +22,7 @@
  * small beside its share of W). The residual epilogue adds as it stores.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import { BLOCK, WORDS_PER_BLOCK, type QuantFormat } from '../../quant/blocks.ts';
+import { BLOCK, type QuantFormat } from '../../quant/blocks.ts';
 import { EngineError } from '../../errors.ts';
 import type { Prologue, QuantizedMatMulAttrs } from '../quantized-matmul.ts';
 import type { WebGpuBackendLike, WebGpuProgram } from './program.ts';
