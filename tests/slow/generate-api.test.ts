@@ -21,6 +21,8 @@ function eosModel(): Llama {
   }
   for (let t = 0; t < vocabSize; t++) ck.tokenEmbedding[t * dim] = 1;
   ck.rmsFinal.fill(1);
+  // A classifier of its own that scores only EOS (id 2).
+  ck.config = { ...ck.config, sharedClassifier: false };
   ck.classifier = new Float32Array(vocabSize * dim);
   ck.classifier[2 * dim] = 1;
   return Llama.fromCheckpoint(ck, Tokenizer.fromBytes(sharedBytes(TOK512), 'tok512.bin', vocabSize), { model: 'eos', tokenizer: 'tok512.bin' });
