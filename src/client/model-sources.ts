@@ -5,6 +5,19 @@
  * Resolves each into the LoadSpec the worker understands. No engine imports (page bundle stays small).
  */
 import type { LoadSpec } from '../worker/protocol.ts';
+import { planMemory, uniformTensors } from '../engine/memory-plan.ts';
+import { presetById } from '../engine/presets.ts';
+
+/**
+ * What the engine's memory plan gives for Llama-2-7B in Q4_0, its classifier held as q8_0 (the
+ * file stores it as Q6_K): weights, the key/value cache for the full 4,096-token context and the
+ * working tensors. (memory-plan.ts and presets.ts import no TF.js: the page bundle stays small.)
+ */
+function llama2_7bQ4GiB(): number {
+  const config = presetById('llama2-7b')!.config;
+  const tensors = uniformTensors(config, 'q4_0').map((t) => (t.name === 'classifier' ? { ...t, format: 'q8_0' as const } : t));
+  return planMemory(config, tensors).backendBytes / 2 ** 30;
+}
 
 export type ModelSource =
   | { kind: 'embedded' }
@@ -91,7 +104,7 @@ export const REMOTE_MODELS: readonly RemoteModel[] = [
     tokenizerUrl: null,
     modelBytes: 3_825_807_040,
     tokenizerBytes: 0,
-    requirement: 'needs WebGPU on a GPU with about 8 GB',
+    requirement: `needs WebGPU on a GPU with about ${Math.ceil(llama2_7bQ4GiB())} GiB free (weights, and the key/value cache for 4,096 tokens)`,
   },
 ];
 

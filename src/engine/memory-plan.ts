@@ -45,7 +45,12 @@ export interface MemoryPlan {
   largestBuffer: { name: string; bytes: number };
 }
 
-const deviceBytes = (t: PlannedTensor) => Math.ceil(t.elements * DEVICE_BYTES_PER_ELEMENT[t.format]);
+/** Bytes of `elements` values held as `format` on the backend. */
+export const deviceBytesOf = (format: StorageFormat, elements: number): number => Math.ceil(elements * DEVICE_BYTES_PER_ELEMENT[format]);
+const deviceBytes = (t: PlannedTensor) => deviceBytesOf(t.format, t.elements);
+
+/** Elements of a [rows, cols] matrix once quantized: rows padded with zeros to whole 32-blocks. */
+export const paddedElements = (rows: number, cols: number): number => rows * Math.ceil(cols / 32) * 32;
 const isQuantized = (f: StorageFormat) => f === 'q8_0' || f === 'q4_0';
 
 /**
@@ -114,7 +119,6 @@ export function uniformTensors(config: LlamaConfig, matrices: StorageFormat): Pl
   return tensorNames(config).map((name) => {
     const [rows, cols] = tensorShape(name, config);
     if (cols === undefined) return { name, elements: rows, format: 'f32' };
-    // Quantized rows are padded with zeros to whole 32-blocks (as the weight builder does).
-    return { name, elements: rows * (matrices === 'f32' ? cols : Math.ceil(cols / 32) * 32), format: matrices };
+    return { name, elements: matrices === 'f32' ? rows * cols : paddedElements(rows, cols), format: matrices };
   });
 }

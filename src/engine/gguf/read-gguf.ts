@@ -7,7 +7,8 @@ import { LAYER_FIELDS, tensorNames, tensorShape, type Checkpoint, type LayerArra
 import type { LlamaConfig } from '../config.ts';
 import { EngineError, mismatch } from '../errors.ts';
 import type { ReadOptions } from '../io/byte-source.ts';
-import { BLOCK, dequantize, WORDS_PER_BLOCK } from '../quant/blocks.ts';
+import { deviceBytesOf, type StorageFormat } from '../memory-plan.ts';
+import { BLOCK, dequantize } from '../quant/blocks.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import type { HostTensor, LayerTensorName, TensorName } from '../weights/host-tensor.ts';
 import { ByteReader, type GgufSource } from './byte-reader.ts';
@@ -30,6 +31,8 @@ export interface GgufTensorEntry {
   elements: number;
   /** Bytes in the file. */
   fileBytes: number;
+  /** The format the backend holds it in. */
+  stored: StorageFormat;
   /**
    * Bytes of the host value handed to the backend, which keeps it as is: float32 for F32 and F16
    * (TF.js has no half type), packed int8 or int4 words plus one float32 scale per 32 weights.
@@ -55,12 +58,8 @@ export interface GgufModel {
   close(): void;
 }
 
-function deviceBytesOf(type: SupportedType, elements: number): number {
-  const format = QUANT_FORMAT_OF[type];
-  if (!format) return 4 * elements;
-  return (elements / BLOCK) * (4 * WORDS_PER_BLOCK[format] + 4);
-}
-
+/** How the backend holds a tensor of this type: floats as float32, Q6_K as Q8_0 (tensor-types.ts). */
+const storedAs = (type: SupportedType): StorageFormat => (type === GGML_F32 ? 'f32' : type === GGML_F16 ? 'f16' : QUANT_FORMAT_OF[type]!);
 /** Checks every tensor against the config (names, types, shapes, offsets) before reading data. */
 function planTensors(header: GgufHeader, config: LlamaConfig, file: string, fileSize: number | undefined): GgufTensorEntry[] {
   const entries: GgufTensorEntry[] = [];
@@ -82,7 +81,7 @@ function planTensors(header: GgufHeader, config: LlamaConfig, file: string, file
     if ((t.offset - header.dataOffset) % header.alignment !== 0)
       throw mismatch('gguf-format', file, `offset of ${t.name}`, `a multiple of the alignment ${header.alignment}`, t.offset - header.dataOffset);
     const fileBytes = storedBytes(t.type, t.elements);
-    entries.push({ name, ggufName: t.name, type: t.typeName, shape, elements: t.elements, fileBytes, deviceBytes: deviceBytesOf(t.type, t.elements), offset: t.offset });
+    entries.push({ name, ggufName: t.name, type: t.typeName, shape, elements: t.elements, fileBytes, stored: storedAs(t.type), deviceBytes: deviceBytesOf(storedAs(t.type), t.elements), offset: t.offset });
   }
   const missing = tensorNames(config).filter((n) => !seen.has(n)); // output.weight only with its own classifier
   if (missing.length) throw new EngineError('gguf-format', `${file}: missing tensors: ${missing.join(', ')}`);
