@@ -4,7 +4,7 @@
  * Q4_0 blocks); a QuantizedMatrix keeps the scales apart and the quant bytes contiguous.
  */
 import { BLOCK, quantize, WORDS_PER_BLOCK, type QuantizedMatrix } from '../quant/blocks.ts';
-import { dequantizeQ6K } from './q6k.ts';
+import { dequantizeQ6K, Q6K_BLOCK, Q6K_BLOCK_BYTES } from './q6k.ts';
 import { fromFloat16Bits, toFloat16Bits } from '../quant/float16.ts';
 import { BLOCK_BYTES, GGML_F16, GGML_F32, GGML_Q6_K, GGML_TYPE_OF, QUANT_FORMAT_OF, type SupportedType } from './tensor-types.ts';
 
@@ -48,13 +48,26 @@ function unpackBlocks(type: SupportedType, bytes: Uint8Array, rows: number, cols
 
 /**
  * The host value of a tensor's bytes: float32 for F32/F16, still-packed blocks for Q8_0/Q4_0, and
- * Q6_K requantized to Q8_0 block by block (one row of 256 at a time is all that is ever expanded
- * per super-block; the error added is at most half a Q8_0 step, 1/254 of a block's largest weight).
+ * Q6_K requantized to Q8_0 row by row (one row is all that is ever expanded to float32; the error
+ * added is at most half a Q8_0 step, 1/254 of a block's largest weight).
  */
+function q6kAsQ8(bytes: Uint8Array, rows: number, cols: number): QuantizedMatrix {
+  const rowBytes = (cols / Q6K_BLOCK) * Q6K_BLOCK_BYTES;
+  const blocks = cols / BLOCK;
+  const scales = new Float32Array(rows * blocks);
+  const words = new Int32Array(rows * blocks * WORDS_PER_BLOCK.q8_0);
+  for (let r = 0; r < rows; r++) {
+    const row = quantize('q8_0', dequantizeQ6K(bytes.subarray(r * rowBytes, (r + 1) * rowBytes), cols, halves()), 1, cols);
+    scales.set(row.scales, r * blocks);
+    words.set(row.words, r * row.words.length);
+  }
+  return { format: 'q8_0', rows, cols, scales, words };
+}
+
 export function decodeTensor(type: SupportedType, bytes: Uint8Array, rows: number, cols: number): Float32Array | QuantizedMatrix {
   if (type === GGML_F32) return float32sOf(bytes);
   if (type === GGML_F16) return halfsToFloat32(bytes);
-  if (type === GGML_Q6_K) return quantize('q8_0', dequantizeQ6K(bytes, rows * cols, halves()), rows, cols);
+  if (type === GGML_Q6_K) return q6kAsQ8(bytes, rows, cols);
   return unpackBlocks(type, bytes, rows, cols);
 }
 
