@@ -9,7 +9,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { EngineError } from '../engine/errors.ts';
 import { assertFits, formatBytes, planMemory, uniformTensors, type MemoryPlan } from '../engine/memory-plan.ts';
 import { LlamaModel } from '../engine/model.ts';
-import { createKVCache } from '../engine/kv-cache.ts';
+import { createKVCache, type KVCache } from '../engine/kv-cache.ts';
+import { DecodeSteps } from '../engine/decode-steps.ts';
+import { StepRecording } from '../engine/kernels/webgpu/step-recording.ts';
 import { presetById } from '../engine/presets.ts';
 import { LLAMA_NORM_EPS, LLAMA_ROPE_THETA, type LlamaConfig } from '../engine/config.ts';
 import { WeightBuilder } from '../engine/weights/weight-builder.ts';
@@ -88,22 +90,18 @@ export async function sevenBBench(argv: string[]): Promise<void> {
   warm.dispose();
 
   const p0 = performance.now();
-  let token = await argmaxOf(model.forward(prompt, 0, cache));
+  const first = await argmaxOf(model.forward(prompt, 0, cache));
   const prefillSeconds = (performance.now() - p0) / 1000;
 
-  // Each step: the forward pass and argmax are enqueued (JavaScript's share), then the token is
-  // read back (waiting for the device), as greedy decoding must.
-  const stepMs: number[] = [];
-  const enqueueMs: number[] = [];
-  for (let i = 0; i < steps; i++) {
-    const s0 = performance.now();
-    const logits = model.forward([token], promptTokens + i, cache);
-    const id = tf.tidy(() => tf.argMax(logits, 1));
-    enqueueMs.push(performance.now() - s0);
-    token = (await id.data())[0];
-    tf.dispose([logits, id]);
-    stepMs.push(performance.now() - s0);
-  }
+  // Decode from the same prompt twice: every step through model.forward, then recorded once
+  // and replayed (decode-steps.ts; webgpu only), each on a cache of its own.
+  const plain = await decodeRun(model, cache, first, promptTokens, steps, false);
+  const replayCache = createKVCache(config);
+  await argmaxOf(model.forward(prompt, 0, replayCache));
+  const replayed = StepRecording.available() ? await decodeRun(model, replayCache, first, promptTokens, steps, true) : undefined;
+  replayCache.dispose();
+  const token = plain.token;
+  const { stepMs, enqueueMs } = plain;
   const decodeMs = median(stepMs);
   const kernelTable = await kernelBreakdown(model, [token], promptTokens + steps + 1, cache);
   const prefillCache = createKVCache(config);
@@ -127,6 +125,14 @@ export async function sevenBBench(argv: string[]): Promise<void> {
     hostRssBytes,
     prefill: { tokens: promptTokens, tokensPerSecond: promptTokens / prefillSeconds },
     decode: { steps, msPerToken: decodeMs, tokensPerSecond: 1000 / decodeMs, enqueueMsPerToken: median(enqueueMs) },
+    replayed: replayed && {
+      msPerToken: median(replayed.stepMs),
+      tokensPerSecond: 1000 / median(replayed.stepMs),
+      enqueueMsPerToken: median(replayed.enqueueMs),
+      launches: replayed.launches,
+      sameTokens: replayed.tokens.join() === plain.tokens.join(),
+      weightGBsWall: readGBs(readBytes, median(replayed.stepMs)),
+    },
     kernels: kernelTable,
     prefillKernels,
     kernelMsPerToken: kernelMs,
@@ -151,6 +157,35 @@ function xorshiftTokens(vocab: number): () => number {
     s ^= s << 5;
     return (s >>> 0) % vocab;
   };
+}
+
+/**
+ * Greedy decoding of `steps` tokens after the prompt. Each step: the forward pass and argmax are
+ * enqueued (JavaScript's share), then the token is read back (waiting for the device), as greedy
+ * decoding must.
+ */
+async function decodeRun(model: LlamaModel, cache: KVCache, first: number, promptTokens: number, steps: number, replay: boolean) {
+  const decode = new DecodeSteps(model, cache, replay);
+  const stepMs: number[] = [];
+  const enqueueMs: number[] = [];
+  const tokens: number[] = [];
+  let token = first;
+  for (let i = 0; i < steps; i++) {
+    const s0 = performance.now();
+    const logits = decode.forward(token, promptTokens + i);
+    const id = tf.tidy(() => tf.argMax(logits, 1));
+    enqueueMs.push(performance.now() - s0);
+    token = (await id.data())[0];
+    tf.dispose([logits, id]);
+    stepMs.push(performance.now() - s0);
+    tokens.push(token);
+  }
+  const launches = decode.launches;
+  if (replay && decode.refused) throw new EngineError('backend-unavailable', `7b: the decode step was not recorded: ${decode.refused}`);
+  decode.dispose();
+  // A replayed run's first step records (a plain forward): its figures are of the steps after.
+  const from = replay ? 1 : 0;
+  return { stepMs: stepMs.slice(from), enqueueMs: enqueueMs.slice(from), tokens, token, launches };
 }
 
 /** Greedy next token from the last row, read back as decoding does each step. */
@@ -215,6 +250,7 @@ function describe(r: {
   device: string; backend: string; shape?: string; format: string; context: number; plan: MemoryPlan; loadSeconds: number;
   backendBytes: number; hostRssBytes: number; weightBytesPerToken: number; prefill: { tokens: number; tokensPerSecond: number };
   decode: { steps: number; msPerToken: number; tokensPerSecond: number; enqueueMsPerToken: number }; kernelMsPerToken?: number;
+  replayed?: { msPerToken: number; tokensPerSecond: number; enqueueMsPerToken: number; launches: number | null; sameTokens: boolean; weightGBsWall: number };
   kernels?: { name: string; count: number; ms: number }[];
   prefillKernels?: { name: string; count: number; ms: number }[];
   weightGBsWall: number; weightGBsKernel?: number; copyGBs: number; nominalGBs?: number;
@@ -229,6 +265,14 @@ function describe(r: {
     [`prefill (${r.prefill.tokens} tokens)`, `${r.prefill.tokensPerSecond.toFixed(1)} tok/s`],
     [`decode (median of ${r.decode.steps})`, `${r.decode.tokensPerSecond.toFixed(2)} tok/s (${r.decode.msPerToken.toFixed(2)} ms/token)`],
     ['  of which enqueueing (JavaScript)', `${r.decode.enqueueMsPerToken.toFixed(2)} ms/token`],
+    ...(r.replayed
+      ? [
+          [`decode, step recorded and replayed (${r.replayed.launches} launches)`, `${r.replayed.tokensPerSecond.toFixed(2)} tok/s (${r.replayed.msPerToken.toFixed(2)} ms/token), ${(r.decode.msPerToken / r.replayed.msPerToken).toFixed(2)}× the plain steps`],
+          ['  of which enqueueing (JavaScript)', `${r.replayed.enqueueMsPerToken.toFixed(2)} ms/token`],
+          ['  same tokens as the plain steps', r.replayed.sameTokens ? 'yes' : 'NO'],
+          ['  weights read, wall clock', `${r.replayed.weightGBsWall.toFixed(1)} GB/s (${ratio(r.replayed.weightGBsWall, r.copyGBs)} of copy, ${ratio(r.replayed.weightGBsWall, r.nominalGBs)} of nominal)`],
+        ]
+      : []),
     ['GPU kernel time per token', r.kernelMsPerToken === undefined ? '-' : `${r.kernelMsPerToken.toFixed(2)} ms`],
     ['weights read, wall clock', `${r.weightGBsWall.toFixed(1)} GB/s (${ratio(r.weightGBsWall, r.copyGBs)} of copy, ${ratio(r.weightGBsWall, r.nominalGBs)} of nominal)`],
     ['weights read, kernel time', r.weightGBsKernel === undefined ? '-' : `${r.weightGBsKernel.toFixed(1)} GB/s (${ratio(r.weightGBsKernel, r.copyGBs)} of copy, ${ratio(r.weightGBsKernel, r.nominalGBs)} of nominal)`],

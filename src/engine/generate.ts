@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { chatTokens, type ChatSpec } from './chat-format.ts';
+import { DecodeSteps } from './decode-steps.ts';
 import { EngineError } from './errors.ts';
 import { GENERATION_DEFAULTS } from './generation-defaults.ts';
 import type { Llama } from './llama.ts';
@@ -97,6 +98,7 @@ export async function* generate(llama: Llama, opts: GenerateOptions): AsyncGener
     return { id, position, text, logprob, top: top.map((a) => ({ ...a, piece: tokenizer.pieceText(a.id) })), fromPrompt };
   };
   const cache = llama.newCache();
+  const decodeSteps = new DecodeSteps(llama.model, cache);
   let stopReason: GenerationResult['stopReason'] = 'steps';
   let prefillMs = 0;
   let decodeStart = 0;
@@ -125,11 +127,12 @@ export async function* generate(llama: Llama, opts: GenerateOptions): AsyncGener
       const lse = logSumExp(logits);
       yield emit(next, pos + 1, logits[next] - lse, topAlternatives(logits, nAlt, lse), false);
       if (pos + 1 >= steps) break;
-      const out = llama.model.forward([next], pos + 1, cache);
+      const out = decodeSteps.forward(next, pos + 1);
       logits = (await out.data()) as Float32Array;
       out.dispose();
     }
   } finally {
+    decodeSteps.dispose();
     cache.dispose();
   }
   const decodeMs = decodeStart ? performance.now() - decodeStart : 0;

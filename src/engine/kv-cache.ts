@@ -15,8 +15,9 @@ export interface KVCache {
    * Appends k, v: [tokens, kvHeads, headSize] at position `length`; returns everything cached
    * for that layer, [kvHeads, positions, headSize]. `positions` may exceed the positions stored
    * (a preallocated buffer): attention reads only the first `length` after this append.
+   * `position`, where given, holds `length` on the device (an in-place write may read it there).
    */
-  append(layer: number, k: tf.Tensor3D, v: tf.Tensor3D): { keys: tf.Tensor3D; values: tf.Tensor3D };
+  append(layer: number, k: tf.Tensor3D, v: tf.Tensor3D, position?: tf.Tensor1D): { keys: tf.Tensor3D; values: tf.Tensor3D };
   /** Bytes held on the device. */
   bytes(): number;
   dispose(): void;
@@ -110,14 +111,21 @@ export class InPlaceKVCache implements KVCache {
     return this.filled[this.filled.length - 1];
   }
 
-  append(layer: number, k: tf.Tensor3D, v: tf.Tensor3D) {
+  append(layer: number, k: tf.Tensor3D, v: tf.Tensor3D, position?: tf.Tensor1D) {
     const prev = (this.buffers[layer] ??= { keys: tf.keep(tf.zeros(this.shape)), values: tf.keep(tf.zeros(this.shape)) });
-    const [keys, values] = kvWrite(prev.keys, prev.values, k, v, this.filled[layer]).map((t) => tf.keep(t));
+    const [keys, values] = kvWrite(prev.keys, prev.values, k, v, this.filled[layer], position).map((t) => tf.keep(t));
     prev.keys.dispose(); // a handle on the same buffer: it stays alive
     prev.values.dispose();
     this.buffers[layer] = { keys, values };
     this.filled[layer] += k.shape[0];
     return { keys, values };
+  }
+
+  /** Counts `tokens` rows per layer written on the device by a replayed decode step (decode-steps.ts), which bypasses append. */
+  advance(tokens: number): void {
+    if (this.buffers.some((b) => !b) || this.length + tokens > this.capacity)
+      throw new RangeError(`cannot advance a cache of ${this.length} of ${this.capacity} positions by ${tokens}`);
+    for (let l = 0; l < this.filled.length; l++) this.filled[l] += tokens;
   }
 
   bytes(): number {

@@ -29,8 +29,17 @@ export class LlamaModel {
    * one call (prefill); generation then calls it with one token per step.
    */
   forward(tokens: number[], start: number, cache: KVCache, probe?: Probe): tf.Tensor2D {
+    this.checkPositions(start, tokens.length);
+    return tf.tidy(() => this.forwardEmbedded(this.weights.tokenEmbedding.lookup(tokens), this.positions(start, tokens.length), cache, probe));
+  }
+
+  /**
+   * `forward` from the embedded tokens x [tokens, dim] at `positions`: where a recorded decode
+   * step (decode-steps.ts) begins, its embedding row and position being inputs it replaces.
+   */
+  forwardEmbedded(x: tf.Tensor2D, positions: RopePositions, cache: KVCache, probe?: Probe): tf.Tensor2D {
     return tf.tidy(() => {
-      const logits = this.weights.classifier.apply(this.hidden(tokens, start, cache, probe));
+      const logits = this.weights.classifier.apply(this.hiddenFrom(x, positions, cache, probe));
       probe?.record('logits', null, logits);
       return logits;
     });
@@ -42,21 +51,30 @@ export class LlamaModel {
    * applied to these). A reward model reads these instead of the logits (chapter 9).
    */
   hidden(tokens: number[], start: number, cache: KVCache, probe?: Probe): tf.Tensor2D {
+    this.checkPositions(start, tokens.length);
+    return tf.tidy(() => this.hiddenFrom(this.weights.tokenEmbedding.lookup(tokens), this.positions(start, tokens.length), cache, probe));
+  }
+
+  /** Positions start..start+count-1, their device copy given or made on first use (RopePositions.tensor). */
+  positions(start: number, count: number, tensor?: tf.Tensor1D): RopePositions {
+    return new RopePositions(this.rope, start, count, tensor ?? null);
+  }
+
+  private checkPositions(start: number, count: number): void {
+    if (count === 0) throw new RangeError('forward needs at least one token');
+    if (start + count > this.config.seqLen) throw new RangeError(`positions up to ${start + count} exceed the context length ${this.config.seqLen}`);
+  }
+
+  private hiddenFrom(x: tf.Tensor2D, positions: RopePositions, cache: KVCache, probe?: Probe): tf.Tensor2D {
     const c = this.config;
-    const T = tokens.length;
-    if (T === 0) throw new RangeError('forward needs at least one token');
-    if (start + T > c.seqLen) throw new RangeError(`positions up to ${start + T} exceed the context length ${c.seqLen}`);
-    return tf.tidy(() => {
-      const positions = new RopePositions(this.rope, start, T);
-      let x = this.weights.tokenEmbedding.lookup(tokens);
-      probe?.record('embedding', null, x);
-      this.weights.blocks.forEach((w, l) => {
-        x = probe ? this.probedBlock(w, l, x, positions, start, cache, probe) : this.block(w, l, x, positions, start, cache);
-      });
-      const normed = rmsNorm(x, this.weights.finalNorm, c.normEps);
-      probe?.record('final_norm', null, normed);
-      return normed;
+    const { start } = positions;
+    probe?.record('embedding', null, x);
+    this.weights.blocks.forEach((w, l) => {
+      x = probe ? this.probedBlock(w, l, x, positions, start, cache, probe) : this.block(w, l, x, positions, start, cache);
     });
+    const normed = rmsNorm(x, this.weights.finalNorm, c.normEps);
+    probe?.record('final_norm', null, normed);
+    return normed;
   }
 
   /**
@@ -69,8 +87,8 @@ export class LlamaModel {
     // x + Wo · attention(RoPE(Wq h), RoPE(Wk h), Wv h), h = RMSNorm(x)
     const qkv = w.qkv.applyNormed(x, w.attentionNorm, normEps);
     const { q, k, v } = ropeQkv(qkv, positions, nHeads, nKvHeads);
-    const { keys, values } = cache.append(l, k, v);
-    x = w.output.applyAdd(attention(q, keys, values, start), x);
+    const { keys, values } = cache.append(l, k, v, positions.tensor());
+    x = w.output.applyAdd(attention(q, keys, values, start, positions.tensor()), x);
     // x + W2 (silu(W1 h) ⊙ W3 h), h = RMSNorm(x)
     const gateUp = w.gateUp.applyNormed(x, w.ffnNorm, normEps);
     return w.down.applyGatedAdd(gateUp, x);

@@ -19,6 +19,7 @@ export const ATTENTION = 'LlamaAttention';
 export const ATTENTION_GRAD = 'LlamaAttentionGrad';
 
 export interface AttentionAttrs {
+  /** The first query's position (also in the optional int32 input `position`: webgpu/position.ts). */
   start: number;
   /**
    * True: in float32, in llama2.c's order of operations, to the bit (inference: decode and prefill
@@ -108,11 +109,14 @@ export function attentionComposite(q: tf.Tensor3D, keys: tf.Tensor3D, values: tf
   return tf.tidy(() => attentionWithWeights(q, keys, values, start).output);
 }
 
-export function attention(q: tf.Tensor3D, keys: tf.Tensor3D, values: tf.Tensor3D, start: number): tf.Tensor2D {
+/** `position`, where given, holds `start` on the device (int32 [1]). */
+export function attention(q: tf.Tensor3D, keys: tf.Tensor3D, values: tf.Tensor3D, start: number, position?: tf.Tensor1D): tf.Tensor2D {
   if (!hasKernel(ATTENTION)) return attentionComposite(q, keys, values, start);
   // A forward pass recorded for a gradient is training, which needs no bit-exact match.
   const exact = !tf.engine().isTapeOn();
-  const result = tf.engine().runKernel(ATTENTION, { q, keys, values }, { start, exact } satisfies AttentionAttrs);
+  const inputs: Record<string, tf.Tensor> = { q, keys, values };
+  if (position) inputs.position = position;
+  const result = tf.engine().runKernel(ATTENTION, inputs, { start, exact } satisfies AttentionAttrs);
   if (!Array.isArray(result)) return result as tf.Tensor2D;
   // The probabilities too (training on a host backend): the tape keeps its own handle for the gradient.
   const [output, probs] = result as tf.Tensor[];
@@ -236,7 +240,7 @@ registerHostKernel<AttentionAttrs>(ATTENTION, (host, { q, keys, values }, { star
   const out = host.allocate([tokens, heads * hs]);
   attendRows(host.view(q), host.view(keys), host.view(values), host.view(out), tokens, heads, kvHeads, hs, capacity, start);
   return out;
-});
+}, ['position']);
 
 /** Inputs q, keys, values, dy and, where the forward pass saved them, probs. */
 registerHostKernel<AttentionGradAttrs>(ATTENTION_GRAD, (host, { q, keys, values, dy, probs }, { start }) =>

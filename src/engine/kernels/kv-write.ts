@@ -15,6 +15,7 @@ import { kvWriteWebGpu } from './webgpu/kv-write.ts';
 export const KV_WRITE = 'LlamaKvWrite';
 
 export interface KvWriteAttrs {
+  /** The first row written (also in the optional int32 input `position`: webgpu/position.ts). */
   start: number;
 }
 
@@ -22,7 +23,7 @@ export const hasKvWrite = (): boolean => hasKernel(KV_WRITE);
 
 /**
  * keys, values: [kvHeads, capacity, hs] buffers; k, v: [tokens, kvHeads, hs] at positions start...
- * Returns the buffers with those rows written.
+ * Returns the buffers with those rows written. `position`, where given, holds `start` on the device.
  */
 export function kvWrite(
   keys: tf.Tensor3D,
@@ -30,12 +31,15 @@ export function kvWrite(
   k: tf.Tensor3D,
   v: tf.Tensor3D,
   start: number,
+  position?: tf.Tensor1D,
 ): [tf.Tensor3D, tf.Tensor3D] {
   const [kvHeads, capacity] = keys.shape;
   const tokens = k.shape[0];
   if (k.shape[1] !== kvHeads || start + tokens > capacity)
     throw new RangeError(`cannot write ${k.shape} at ${start} into ${keys.shape}`);
-  return runKernelOutputs(KV_WRITE, { keys, values, k, v }, { start } satisfies KvWriteAttrs) as [tf.Tensor3D, tf.Tensor3D];
+  const inputs: Record<string, tf.Tensor> = { keys, values, k, v };
+  if (position) inputs.position = position;
+  return runKernelOutputs(KV_WRITE, inputs, { start } satisfies KvWriteAttrs) as [tf.Tensor3D, tf.Tensor3D];
 }
 
 /** Copies rows ([tokens, kvHeads, hs]) into a [kvHeads, capacity, hs] buffer at position `start`. */
@@ -55,7 +59,7 @@ registerHostKernel<KvWriteAttrs>(KV_WRITE, (host, { keys, values, k, v }, { star
   writeRows(host.view(k), host.view(keys), kvHeads, capacity, hs, start);
   writeRows(host.view(v), host.view(values), kvHeads, capacity, hs, start);
   return [host.alias(keys), host.alias(values)];
-});
+}, ['position']);
 
 /**
  * The buffers' gradient is the incoming one with the written rows zeroed (they were overwritten);

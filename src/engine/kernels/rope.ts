@@ -15,7 +15,7 @@ export const ROPE_QKV = 'LlamaRopeQkv';
 export const ROPE_QKV_GRAD = 'LlamaRopeQkvGrad';
 
 export interface RopeQkvAttrs {
-  /** Position of the first row. */
+  /** Position of the first row (also in the optional int32 input `position`, for kernels that read it on the device: webgpu/position.ts). */
   start: number;
   nHeads: number;
   nKvHeads: number;
@@ -56,7 +56,7 @@ export function ropeQkvComposite(qkv: tf.Tensor2D, at: RopePositions, nHeads: nu
 export function ropeQkv(qkv: tf.Tensor2D, at: RopePositions, nHeads: number, nKvHeads: number): HeadsQkv {
   if (!hasKernel(ROPE_QKV)) return ropeQkvComposite(qkv, at, nHeads, nKvHeads);
   const attrs: RopeQkvAttrs = { start: at.start, nHeads, nKvHeads };
-  const [q, k, v] = runKernelOutputs(ROPE_QKV, { qkv, cos: at.tables.cos, sin: at.tables.sin }, attrs) as tf.Tensor3D[];
+  const [q, k, v] = runKernelOutputs(ROPE_QKV, { qkv, cos: at.tables.cos, sin: at.tables.sin, position: at.tensor() }, attrs) as tf.Tensor3D[];
   return { q, k, v };
 }
 
@@ -112,7 +112,7 @@ registerHostKernel<RopeQkvAttrs>(ROPE_QKV, (host, { qkv, cos, sin }, { start, nH
   rotateHeads(x, width, nHeads * hs, nKvHeads, hs, c, s, start, host.view(k));
   copyColumns(x, width, (nHeads + nKvHeads) * hs, nKvHeads * hs, host.view(v));
   return [q, k, v];
-});
+}, ['position']);
 
 /**
  * The rotation is orthogonal: its gradient rotates dq and dk back (by −angle); v passes through.

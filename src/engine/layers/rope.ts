@@ -56,7 +56,17 @@ export class RopePositions {
     readonly tables: RopeTables,
     readonly start: number,
     readonly count: number,
+    private position: tf.Tensor1D | null = null,
   ) {}
+
+  /**
+   * `start` as an int32 [1] tensor, for the kernels that read the position on the device
+   * (kernels/webgpu/position.ts): given (a recorded decode step's), or made once per forward
+   * pass (the same scope rule as rows()).
+   */
+  tensor(): tf.Tensor1D {
+    return (this.position ??= tf.tensor1d([this.start], 'int32'));
+  }
 
   rows(): RopeRows {
     if (!this.sliced) {

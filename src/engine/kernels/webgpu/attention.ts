@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { EngineError } from '../../errors.ts';
 import type { AttentionAttrs } from '../attention.ts';
 import { reduceSnippet, rowProgram, WORKGROUP_INDEX } from './layout.ts';
+import { atPosition, POSITION } from './position.ts';
 import type { WebGpuBackendLike } from './program.ts';
 
 /** Threads per workgroup, and the positions scored per step. */
@@ -28,14 +29,15 @@ const code = `
     let workgroup = ${WORKGROUP_INDEX};
     let row = min(workgroup, rows - 1);
     let t = row / heads;
-    let seen = uniforms.start + t + 1;
+    let start = ${POSITION};
+    let seen = start + t + 1;
     let kvAt = (row % heads) / (heads / uniforms.kvHeads) * uniforms.capacity * hs;
     let qAt = row * hs;
     let scale = sqrt(f32(hs));
     var runningMax = -3.0e38;
     var runningSum = 0.0;
     var acc : array<f32, ${PER_THREAD}>;
-    let positions = uniforms.start + uniforms.tokens;
+    let positions = start + uniforms.tokens;
     for (var chunk = 0; chunk < positions; chunk += ${THREADS}) {
       let s = chunk + lid;
       var score = -3.0e38;
@@ -81,7 +83,11 @@ const code = `
  * [kvHeads, capacity, hs], in one launch, for decode and prefill alike. Training (exact: false)
  * runs the same program; the gradient recomputes the probabilities in stock ops on this backend.
  */
-export function attentionWebGpu(backend: WebGpuBackendLike, { q, keys, values }: Record<string, tf.TensorInfo>, { start }: AttentionAttrs): tf.TensorInfo {
+export function attentionWebGpu(backend: WebGpuBackendLike, { q, keys, values, position }: Record<string, tf.TensorInfo>, { start }: AttentionAttrs): tf.TensorInfo {
+  return atPosition(backend, position, start, (at) => attend(backend, q, keys, values, at));
+}
+
+function attend(backend: WebGpuBackendLike, q: tf.TensorInfo, keys: tf.TensorInfo, values: tf.TensorInfo, position: tf.TensorInfo): tf.TensorInfo {
   const [tokens, heads, hs] = q.shape;
   const [kvHeads, capacity] = keys.shape;
   if (hs > MAX_WEBGPU_HEAD_SIZE)
@@ -89,16 +95,16 @@ export function attentionWebGpu(backend: WebGpuBackendLike, { q, keys, values }:
   const program = rowProgram(
     'LlamaAttention',
     [tokens, heads * hs],
-    ['q', 'keys', 'values'],
+    ['q', 'keys', 'values', 'position'],
     tokens * heads,
     THREADS,
-    'start : i32, tokens : i32, heads : i32, kvHeads : i32, hs : i32, capacity : i32,',
+    'tokens : i32, heads : i32, kvHeads : i32, hs : i32, capacity : i32,',
     code,
   );
   return backend.runWebGPUProgram(
     program,
-    [q, keys, values],
+    [q, keys, values, position],
     'float32',
-    [start, tokens, heads, kvHeads, hs, capacity].map((n) => ({ type: 'int32' as const, data: [n] })),
+    [tokens, heads, kvHeads, hs, capacity].map((n) => ({ type: 'int32' as const, data: [n] })),
   );
 }

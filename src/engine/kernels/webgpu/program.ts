@@ -34,7 +34,7 @@ export interface WebGpuBackendLike {
     programUniforms?: ProgramUniform,
     output?: tf.TensorInfo,
   ): tf.TensorInfo;
-  makeTensorInfo(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: Float32Array | Int32Array): tf.TensorInfo;
   /** Another reference to a buffer (as Reshape takes): for an output written in place. */
   incRef(dataId: object): void;
   disposeData(dataId: object): void;

@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { RopeQkvAttrs } from '../rope.ts';
 import { elementwiseProgram } from './layout.ts';
+import { atPosition, POSITION } from './position.ts';
 import type { WebGpuBackendLike } from './program.ts';
 
 /**
@@ -18,14 +19,14 @@ const code = (rotate: boolean) => `
         rotate
           ? `let i = within % uniforms.hs;
       let partner = select(src - 1, src + 1, i % 2 == 0);
-      let table = (uniforms.start + t) * uniforms.hs + i;
+      let table = (${POSITION} + t) * uniforms.hs + i;
       result[index] = qkv[src] * cosTable[table] + qkv[partner] * sinTable[table];`
           : 'result[index] = qkv[src];'
       }
     }
   }`;
 
-const UNIFORMS = 'count : i32, headsWidth : i32, width : i32, firstColumn : i32, hs : i32, start : i32,';
+const UNIFORMS = 'count : i32, headsWidth : i32, width : i32, firstColumn : i32, hs : i32,';
 
 /**
  * q and k rotated, v copied: one launch per output, since a program writes one buffer and
@@ -33,23 +34,26 @@ const UNIFORMS = 'count : i32, headsWidth : i32, width : i32, firstColumn : i32,
  */
 export function ropeQkvWebGpu(
   backend: WebGpuBackendLike,
-  { qkv, cos, sin }: Record<string, tf.TensorInfo>,
+  { qkv, cos, sin, position }: Record<string, tf.TensorInfo>,
   { start, nHeads, nKvHeads }: RopeQkvAttrs,
 ): tf.TensorInfo[] {
+  return atPosition(backend, position, start, (at) => ropeAt(backend, qkv, cos, sin, at, nHeads, nKvHeads));
+}
+
+function ropeAt(backend: WebGpuBackendLike, qkv: tf.TensorInfo, cos: tf.TensorInfo, sin: tf.TensorInfo, position: tf.TensorInfo, nHeads: number, nKvHeads: number): tf.TensorInfo[] {
   const [tokens, width] = qkv.shape;
   const hs = width / (nHeads + 2 * nKvHeads);
   const part = (from: number, heads: number, rotate: boolean) => {
     const count = tokens * heads * hs;
     const program = rotate
-      ? elementwiseProgram('LlamaRopeQkv-rotate', [tokens, heads, hs], ['qkv', 'cosTable', 'sinTable'], count, UNIFORMS, code(true))
+      ? elementwiseProgram('LlamaRopeQkv-rotate', [tokens, heads, hs], ['qkv', 'cosTable', 'sinTable', 'position'], count, UNIFORMS, code(true))
       : elementwiseProgram('LlamaRopeQkv-copy', [tokens, heads, hs], ['qkv'], count, UNIFORMS, code(false));
-    return backend.runWebGPUProgram(program, rotate ? [qkv, cos, sin] : [qkv], 'float32', [
+    return backend.runWebGPUProgram(program, rotate ? [qkv, cos, sin, position] : [qkv], 'float32', [
       { type: 'int32', data: [count] },
       { type: 'int32', data: [heads * hs] },
       { type: 'int32', data: [width] },
       { type: 'int32', data: [from] },
       { type: 'int32', data: [hs] },
-      { type: 'int32', data: [start] },
     ]);
   };
   return [part(0, nHeads, true), part(nHeads * hs, nKvHeads, true), part((nHeads + nKvHeads) * hs, nKvHeads, false)];
