@@ -27,14 +27,22 @@ export class DecodeSteps {
     return this.recorded?.recording.size ?? null;
   }
 
-  /** Logits [1, vocab] of `token` at `position`; the caller disposes them. */
-  forward(token: number, position: number): tf.Tensor2D {
+  /** The recorded launches' shader keys, once a step is recorded. */
+  get launchNames(): string[] {
+    return this.recorded?.recording.names ?? [];
+  }
+
+  /**
+   * Logits [1, vocab] of `token` at `position`; the caller disposes them. `include` (a
+   * benchmark's): a replay runs only the launches whose shader keys it accepts (StepRecording.replay).
+   */
+  forward(token: number, position: number, include?: (name: string) => boolean): tf.Tensor2D {
     if (position !== this.cache.length) throw new RangeError(`a decode step at position ${position} does not follow the ${this.cache.length} positions in the cache`);
     if (!this.replayable(position)) return this.model.forward([token], position, this.cache);
     const x = tf.tidy(() => this.model.weights.tokenEmbedding.lookup([token]));
     const at = tf.tensor1d([position], 'int32');
     if (this.recorded) {
-      const [logits] = this.recorded.recording.replay([[x, this.recorded.x], [at, this.recorded.position]], [this.recorded.logits]);
+      const [logits] = this.recorded.recording.replay([[x, this.recorded.x], [at, this.recorded.position]], [this.recorded.logits], include);
       (this.cache as InPlaceKVCache).advance(1);
       tf.dispose([x, at]);
       return logits as tf.Tensor2D;

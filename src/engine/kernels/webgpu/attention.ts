@@ -10,10 +10,16 @@ const THREADS = 64;
 /** Output elements per thread: head sizes up to THREADS · PER_THREAD. */
 const PER_THREAD = 4;
 export const MAX_WEBGPU_HEAD_SIZE = THREADS * PER_THREAD;
+/**
+ * Positions whose values a thread loads before adding them up. The sums keep their order (the
+ * result is unchanged); the loads, independent of each other, are in flight together instead
+ * of one after another, which bounded a decode step's attention by memory latency.
+ */
+const UNROLL = 8;
 
 /**
  * One workgroup per (token, query head). The keys are taken THREADS positions at a time, one per
- * thread (its dot product in llama2.c's order), with an online softmax (Milakov & Gimelshein
+ * thread (its dot product in llama2.c's order, its keys loaded four at a time), with an online softmax (Milakov & Gimelshein
  * 2018): a running maximum and sum, the output accumulators rescaled when the maximum grows.
  * Positions a query may not see (causal mask) weigh zero. Every workgroup walks the positions
  * of the last query, a bound the same for all (barriers need uniform control flow).
@@ -44,7 +50,12 @@ const code = `
       if (s < seen) {
         var dot = 0.0;
         let kAt = kvAt + s * hs;
-        for (var i = 0; i < hs; i++) { dot += q[qAt + i] * keys[kAt + i]; }
+        var i = 0;
+        for (; i + 4 <= hs; i += 4) {
+          let k0 = keys[kAt + i]; let k1 = keys[kAt + i + 1]; let k2 = keys[kAt + i + 2]; let k3 = keys[kAt + i + 3];
+          dot += q[qAt + i] * k0; dot += q[qAt + i + 1] * k1; dot += q[qAt + i + 2] * k2; dot += q[qAt + i + 3] * k3;
+        }
+        for (; i < hs; i++) { dot += q[qAt + i] * keys[kAt + i]; }
         score = dot / scale;
       }
       scratch[lid] = score;
@@ -64,7 +75,13 @@ const code = `
         let i = lid + j * ${THREADS};
         if (i < hs) {
           var a = acc[j] * rescale;
-          for (var p = 0; p < n; p++) { a += weights[p] * values[kvAt + (chunk + p) * hs + i]; }
+          var p = 0;
+          for (; p + ${UNROLL} <= n; p += ${UNROLL}) {
+            let at = kvAt + (chunk + p) * hs + i;
+            ${Array.from({ length: UNROLL }, (_, u) => `let v${u} = values[at + ${u} * hs];`).join(' ')}
+            ${Array.from({ length: UNROLL }, (_, u) => `a += weights[p + ${u}] * v${u};`).join(' ')}
+          }
+          for (; p < n; p++) { a += weights[p] * values[kvAt + (chunk + p) * hs + i]; }
           acc[j] = a;
         }
       }

@@ -59,6 +59,8 @@ interface RecordedProgram extends WebGpuProgram {
 }
 
 interface Launch {
+  /** The program's shader key, for a benchmark that times kinds of launch apart. */
+  name: string;
   pipeline: GpuObject;
   bindGroup: GpuObject;
   dispatch: [number, number, number];
@@ -117,7 +119,7 @@ export class StepRecording {
         held.push(t.dataId);
       }
       const [x, y, z] = program.dispatch;
-      launches.push({ pipeline: program.pipeline, bindGroup: backend.device.createBindGroup({ layout: program.pipeline.getBindGroupLayout(0), entries }), dispatch: [x, y, z] });
+      launches.push({ name: program.shaderKey, pipeline: program.pipeline, bindGroup: backend.device.createBindGroup({ layout: program.pipeline.getBindGroupLayout(0), entries }), dispatch: [x, y, z] });
     };
     backend.uploadToGPU = (dataId) => {
       const data = backend.tensorMap.get(dataId);
@@ -143,12 +145,19 @@ export class StepRecording {
     return this.launches.length;
   }
 
+  /** The recorded launches' shader keys, in order. */
+  get names(): string[] {
+    return this.launches.map((l) => l.name);
+  }
+
   /**
    * Copies each `inputs` pair's source into its target (a tensor the recorded step read), runs
    * the launches, and returns a fresh copy of each of `outputs` (tensors the step wrote): a
    * tensor read back keeps its values on the CPU, so the recorded one is never handed out.
+   * `include` leaves out the launches it rejects (by shader key): a benchmark's timing of the
+   * rest, whose results are then meaningless.
    */
-  replay(inputs: [source: tf.Tensor, target: tf.Tensor][], outputs: tf.Tensor[]): tf.Tensor[] {
+  replay(inputs: [source: tf.Tensor, target: tf.Tensor][], outputs: tf.Tensor[], include?: (name: string) => boolean): tf.Tensor[] {
     if (this.disposed) throw new Error('replay of a disposed step recording');
     const b = this.backend;
     for (const [source] of inputs) b.uploadToGPU(source.dataId);
@@ -162,7 +171,8 @@ export class StepRecording {
       encoder.copyBufferToBuffer(bufferOf(b, source), 0, bufferOf(b, target), 0, target.size * 4);
     }
     const pass = encoder.beginComputePass();
-    for (const { pipeline, bindGroup, dispatch } of this.launches) {
+    for (const { name, pipeline, bindGroup, dispatch } of this.launches) {
+      if (include && !include(name)) continue;
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, bindGroup);
       pass.dispatchWorkgroups(dispatch[0], dispatch[1], dispatch[2]);
