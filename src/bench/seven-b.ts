@@ -308,7 +308,7 @@ function describe(r: {
     ...(r.replayed
       ? [
           [`decode, step recorded and replayed (${r.replayed.launches} launches)`, `${r.replayed.tokensPerSecond.toFixed(2)} tok/s (${r.replayed.msPerToken.toFixed(2)} ms/token), ${(r.decode.msPerToken / r.replayed.msPerToken).toFixed(2)}× the plain steps`],
-          ['  of which enqueueing (JavaScript)', `${r.replayed.enqueueMsPerToken.toFixed(2)} ms/token`],
+          ['  JavaScript per step (the next one encoded as the GPU runs)', `${r.replayed.enqueueMsPerToken.toFixed(2)} ms/token`],
           ['  same tokens as the plain steps', r.replayed.sameTokens ? 'yes' : 'NO'],
           ...(r.replayed.costs ? [[`  GPU time per step (${BACK_TO_BACK} replays back to back)`, `${r.replayed.costs.stepMs.toFixed(2)} ms`]] : []),
           ['  weights read, wall clock', `${r.replayed.weightGBsWall.toFixed(1)} GB/s (${ratio(r.replayed.weightGBsWall, r.copyGBs)} of copy, ${ratio(r.replayed.weightGBsWall, r.nominalGBs)} of nominal)`],

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { StepRecording } from './kernels/webgpu/step-recording.ts';
+import { StepRecording, type EncodedReplay } from './kernels/webgpu/step-recording.ts';
 import { InPlaceKVCache, type KVCache } from './kv-cache.ts';
 import type { LlamaModel } from './model.ts';
 
@@ -12,6 +12,8 @@ import type { LlamaModel } from './model.ts';
  */
 export class DecodeSteps {
   private recorded: { recording: StepRecording; x: tf.Tensor2D; position: tf.Tensor1D; logits: tf.Tensor2D } | null = null;
+  /** The next step's replay, encoded while the GPU runs the last one. */
+  private next: EncodedReplay | null = null;
   /** Why steps are not replayed, once a recording was tried and refused. */
   refused: string | null = null;
 
@@ -34,7 +36,7 @@ export class DecodeSteps {
 
   /**
    * Logits [1, vocab] of `token` at `position`; the caller disposes them. `include` (a
-   * benchmark's): a replay runs only the launches whose shader keys it accepts (StepRecording.replay).
+   * benchmark's): a replay runs only the launches whose shader keys it accepts (StepRecording.encode).
    */
   forward(token: number, position: number, include?: (name: string) => boolean): tf.Tensor2D {
     if (position !== this.cache.length) throw new RangeError(`a decode step at position ${position} does not follow the ${this.cache.length} positions in the cache`);
@@ -42,19 +44,35 @@ export class DecodeSteps {
     const x = tf.tidy(() => this.model.weights.tokenEmbedding.lookup([token]));
     const at = tf.tensor1d([position], 'int32');
     if (this.recorded) {
-      const [logits] = this.recorded.recording.replay([[x, this.recorded.x], [at, this.recorded.position]], [this.recorded.logits], include);
+      const { recording } = this.recorded;
+      if (include && this.next) this.discardNext();
+      const encoded = this.next ?? recording.encode([this.recorded.logits], include);
+      this.next = null;
+      const [logits] = recording.submit(encoded, [[x, this.recorded.x], [at, this.recorded.position]]);
       (this.cache as InPlaceKVCache).advance(1);
       tf.dispose([x, at]);
+      this.encodeNext(position + 1);
       return logits as tf.Tensor2D;
     }
     const { result, recording, reason } = StepRecording.record([x, at], () => this.model.forwardEmbedded(x, this.model.positions(position, 1, at), this.cache));
-    if (recording) this.recorded = { recording, x, position: at, logits: result };
-    else {
+    if (!recording) {
       this.refused = reason ?? 'not recorded';
       tf.dispose([x, at]);
       return result;
     }
+    this.recorded = { recording, x, position: at, logits: result };
+    this.encodeNext(position + 1);
     return tf.clone(result);
+  }
+
+  /** Encodes the step at `position` ahead, while the GPU runs the one just submitted. */
+  private encodeNext(position: number): void {
+    if (this.recorded && position < this.cache.capacity) this.next = this.recorded.recording.encode([this.recorded.logits]);
+  }
+
+  private discardNext(): void {
+    if (this.next) this.recorded?.recording.discard(this.next);
+    this.next = null;
   }
 
   /** A step can be recorded or replayed on webgpu with an in-place cache whose buffers exist (a recorded step must not allocate them). */
@@ -70,6 +88,7 @@ export class DecodeSteps {
   }
 
   dispose(): void {
+    this.discardNext();
     if (!this.recorded) return;
     this.recorded.recording.dispose();
     tf.dispose([this.recorded.x, this.recorded.position, this.recorded.logits]);

@@ -40,11 +40,12 @@ export interface MatVecTiling {
 }
 
 /**
- * The decode program's tiling; the kernel benchmark can try others (`--tiling`). 32×8×2 was the
- * fastest of seven on an NVIDIA H200 over the Llama-2-7B matrices (BENCHMARKS.md): eight rows per
- * thread group let each x unit loaded serve eight rows.
+ * The decode program's tiling; the kernel benchmark can try others (`--tiling`). 64×4×2: over the
+ * Llama-2-7B matrices on an NVIDIA H100 it took 12–28% less time in all than 32×8×2 (the fastest
+ * of seven in an earlier sweep on an H200) in three sweeps, q4_0 and q8_0 (BENCHMARKS.md): twice
+ * the threads per row for the long rows of w2 and twice the workgroups for the short matrices.
  */
-let matVecTiling: MatVecTiling = { threadsPerRow: 32, rowsPerThread: 8, groups: 2 };
+let matVecTiling: MatVecTiling = { threadsPerRow: 64, rowsPerThread: 4, groups: 2 };
 
 /** Checks a tiling (threadsPerRow a power of two for the tree reduction, at most 256 threads). */
 export function checkMatVecTiling(t: MatVecTiling): MatVecTiling {

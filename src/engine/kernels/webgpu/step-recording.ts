@@ -9,7 +9,8 @@
  * and the programs read both from buffers (the position: position.ts). So one step runs
  * normally while every launch is recorded with its pipeline, a bind group of its buffers, its
  * uniform buffer and its grid; a replay writes the new embedding and position into the recorded
- * inputs and dispatches the launches again in one compute pass: three calls per launch.
+ * inputs and dispatches the launches again in one compute pass: three calls per launch, which
+ * can be made for the next step while the GPU runs this one (encode, then submit).
  *
  * The recording holds a reference to every buffer it binds, so nothing it reads or writes is
  * handed to another tensor while it lives (tf.memory() counts those intermediates as freed).
@@ -67,6 +68,12 @@ interface Launch {
 }
 
 const SUBMIT_BATCH = 'WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE';
+
+/** A replay encoded ahead of its inputs (StepRecording.encode). */
+export interface EncodedReplay {
+  commands: GpuObject;
+  outputs: tf.TensorInfo[];
+}
 
 export class StepRecording {
   private disposed = false;
@@ -151,25 +158,16 @@ export class StepRecording {
   }
 
   /**
-   * Copies each `inputs` pair's source into its target (a tensor the recorded step read), runs
-   * the launches, and returns a fresh copy of each of `outputs` (tensors the step wrote): a
-   * tensor read back keeps its values on the CPU, so the recorded one is never handed out.
-   * `include` leaves out the launches it rejects (by shader key): a benchmark's timing of the
-   * rest, whose results are then meaningless.
+   * Encodes the launches, then a copy of each of `outputs` (tensors the step wrote) into a fresh
+   * tensor, for `submit` to run once the inputs are known: the next step is encoded while the
+   * GPU runs this one. The copies are what a replay hands out, since a tensor read back keeps its
+   * values on the CPU and the recorded one will change. `include` leaves out the launches it
+   * rejects (by shader key): a benchmark's timing of the rest, whose results are meaningless.
    */
-  replay(inputs: [source: tf.Tensor, target: tf.Tensor][], outputs: tf.Tensor[], include?: (name: string) => boolean): tf.Tensor[] {
+  encode(outputs: tf.Tensor[], include?: (name: string) => boolean): EncodedReplay {
     if (this.disposed) throw new Error('replay of a disposed step recording');
     const b = this.backend;
-    for (const [source] of inputs) b.uploadToGPU(source.dataId);
-    // Everything TF.js has recorded so far (those uploads included) goes to the queue first.
-    b.ensureCommandEncoderReady();
-    b.endComputePassEncoder();
-    b.submitQueue();
     const encoder = b.device.createCommandEncoder();
-    for (const [source, target] of inputs) {
-      if (source.size !== target.size || source.dtype !== target.dtype) throw new RangeError(`replay input ${source.dtype} [${source.shape}] does not fit the recorded ${target.dtype} [${target.shape}]`);
-      encoder.copyBufferToBuffer(bufferOf(b, source), 0, bufferOf(b, target), 0, target.size * 4);
-    }
     const pass = encoder.beginComputePass();
     for (const { name, pipeline, bindGroup, dispatch } of this.launches) {
       if (include && !include(name)) continue;
@@ -184,8 +182,32 @@ export class StepRecording {
       encoder.copyBufferToBuffer(bufferOf(b, t), 0, bufferOf(b, info), 0, t.size * 4);
       return info;
     });
-    b.queue.submit([encoder.finish()]);
-    return copies.map((info) => tf.engine().makeTensorFromTensorInfo(info, b as unknown as tf.KernelBackend));
+    return { commands: encoder.finish(), outputs: copies };
+  }
+
+  /**
+   * Runs an encoded replay (once) after copying each `inputs` pair's source into its target (a
+   * tensor the recorded step read); returns the replay's outputs.
+   */
+  submit(encoded: EncodedReplay, inputs: [source: tf.Tensor, target: tf.Tensor][]): tf.Tensor[] {
+    const b = this.backend;
+    for (const [source] of inputs) b.uploadToGPU(source.dataId);
+    // Everything TF.js has recorded so far (those uploads included) goes to the queue first.
+    b.ensureCommandEncoderReady();
+    b.endComputePassEncoder();
+    b.submitQueue();
+    const encoder = b.device.createCommandEncoder();
+    for (const [source, target] of inputs) {
+      if (source.size !== target.size || source.dtype !== target.dtype) throw new RangeError(`replay input ${source.dtype} [${source.shape}] does not fit the recorded ${target.dtype} [${target.shape}]`);
+      encoder.copyBufferToBuffer(bufferOf(b, source), 0, bufferOf(b, target), 0, target.size * 4);
+    }
+    b.queue.submit([encoder.finish(), encoded.commands]);
+    return encoded.outputs.map((info) => tf.engine().makeTensorFromTensorInfo(info, b as unknown as tf.KernelBackend));
+  }
+
+  /** Frees an encoded replay that will not be submitted. */
+  discard(encoded: EncodedReplay): void {
+    for (const info of encoded.outputs) this.backend.disposeData(info.dataId);
   }
 
   dispose(): void {
