@@ -118,7 +118,7 @@ async function quantMatVecBench(argv: string[]) {
   if (o.format !== 'q4_0' && o.format !== 'q8_0') throw new EngineError('bad-argument', `--format: expected q4_0 or q8_0, got "${o.format}"`);
   if (o.shape !== '7b' && o.shape !== 'small') throw new EngineError('bad-argument', `--shape: expected 7b or small, got "${o.shape}"`);
   const repeat = integerOption(o.repeat, 'repeat', backend === 'webgpu' ? 100 : 3, 1);
-  const tilings = o.tiling ? o.tiling.split(',').map(parseTiling) : [getMatVecTiling()];
+  const tilings = o.tiling ? o.tiling.split(',').map(parseTiling) : [getMatVecTiling(o.format)];
   const report = await useNodeBackend(backend);
   if (report.name !== backend) throw new EngineError('backend-unavailable', `--backend ${backend}: got ${report.name} instead`);
   const device = backend === 'webgpu' ? await webgpuAdapterName() : undefined;

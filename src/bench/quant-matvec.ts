@@ -8,13 +8,15 @@
  *    webgpu this includes TF.js's per-call JavaScript cost where that exceeds the GPU's time);
  *  - GPU timestamps (webgpu where the adapter has 'timestamp-query'): tf.time's kernelMs, the
  *    sum of each dispatch's compute-pass time, divided by the number of calls.
- * Bandwidth is computed from GPU time where there is one, otherwise from wall time.
+ * Bandwidth is computed from GPU time where there is one, otherwise from wall time. Consecutive
+ * calls read different copies of the matrix (256 MiB between two reads of one), so the figures
+ * are of memory and not of a GPU's L2 cache, which holds the smaller 7B matrices whole.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from '../engine/backend.ts';
 import { BLOCK, type QuantFormat } from '../engine/quant/blocks.ts';
 import { quantizedMatMul } from '../engine/kernels/quantized-matmul.ts';
-import { checkMatVecTiling, getMatVecTiling, setMatVecTiling, type MatVecTiling } from '../engine/kernels/webgpu/quantized-matmul.ts';
+import { checkMatVecTiling, resetMatVecTiling, setMatVecTiling, type MatVecTiling } from '../engine/kernels/webgpu/quantized-matmul.ts';
 import { EngineError } from '../engine/errors.ts';
 import { randomQuantized, xorshift } from './synthetic-weights.ts';
 import { formatTable } from '../cli/table.ts';
@@ -95,6 +97,12 @@ async function gpuMs(call: () => tf.Tensor, repeat: number): Promise<number> {
   return info.kernelMs / repeat;
 }
 
+/** Bytes read between two reads of one copy of a matrix: more than any GPU's L2 cache (H100: 50 MB). */
+const CYCLE_BYTES = 256 * 2 ** 20;
+
+/** Copies of a matrix of `bytes` to cycle through (at most 32). */
+const copiesFor = (bytes: number) => Math.min(32, Math.ceil(CYCLE_BYTES / bytes));
+
 /** GB/s with three significant figures, whole numbers from 100 up. */
 const gbps = (v: number) => (v >= 100 ? v.toFixed(0) : v.toPrecision(3));
 
@@ -107,16 +115,21 @@ const timing = (ms: number, bytes: number): Timing => ({ msPerCall: ms, gbPerSec
 export async function benchShape(format: QuantFormat, shape: MatVecShape, repeat: number, tilings: MatVecTiling[]): Promise<MatVecFigures[]> {
   const { rows, cols } = shape;
   const m = randomQuantized(format, rows, cols, xorshift(rows + cols));
-  const words = tf.tensor1d(m.words, 'int32');
-  const scales = tf.tensor1d(m.scales);
-  const x = tf.randomUniform([1, cols], -1, 1, 'float32', 1) as tf.Tensor2D;
-  const wt = tf.randomUniform([cols, rows], -0.03, 0.03, 'float32', 2) as tf.Tensor2D;
   const quantizedBytes = (m.words.length + m.scales.length + cols) * 4;
   const float32Bytes = (rows * cols + cols) * 4;
+  // Calls cycle through copies of the matrix, so each reads its weights from memory and not from
+  // a cache the previous call filled (a matrix smaller than the L2 would otherwise seem faster).
+  const packed = Array.from({ length: copiesFor(quantizedBytes) }, () => ({ words: tf.tensor1d(m.words, 'int32'), scales: tf.tensor1d(m.scales) }));
+  const wts = Array.from({ length: copiesFor(float32Bytes) }, (_, i) => tf.randomUniform([cols, rows], -0.03, 0.03, 'float32', 2 + i) as tf.Tensor2D);
+  const x = tf.randomUniform([1, cols], -1, 1, 'float32', 1) as tf.Tensor2D;
   const gpu = hasGpuTimestamps();
   const attrs = { format, rows, cols };
-  const quantized = () => quantizedMatMul(x, words, scales, attrs);
-  const dense = () => tf.matMul(x, wt);
+  let call = 0;
+  const quantized = () => {
+    const { words, scales } = packed[call++ % packed.length];
+    return quantizedMatMul(x, words, scales, attrs);
+  };
+  const dense = () => tf.matMul(x, wts[call++ % wts.length]);
   const measure = async (call: () => tf.Tensor, bytes: number) => {
     await wallMs(call, 1); // compiles the pipeline, uploads the inputs
     return { wall: timing(await wallMs(call, repeat), bytes), gpu: gpu ? timing(await gpuMs(call, repeat), bytes) : undefined };
@@ -124,7 +137,6 @@ export async function benchShape(format: QuantFormat, shape: MatVecShape, repeat
   try {
     const f32 = await measure(dense, float32Bytes);
     const figures: MatVecFigures[] = [];
-    const standard = getMatVecTiling();
     try {
       for (const tiling of tf.getBackend() === 'webgpu' ? tilings : [undefined]) {
         if (tiling) setMatVecTiling(tiling);
@@ -141,11 +153,11 @@ export async function benchShape(format: QuantFormat, shape: MatVecShape, repeat
         });
       }
     } finally {
-      setMatVecTiling(standard);
+      resetMatVecTiling();
     }
     return figures;
   } finally {
-    tf.dispose([words, scales, x, wt]);
+    tf.dispose([x, ...wts, ...packed.flatMap((p) => [p.words, p.scales])]);
   }
 }
 

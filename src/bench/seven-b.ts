@@ -24,6 +24,7 @@ import { webgpuAdapterName } from '../node/webgpu.ts';
 import { hostLimits } from '../node/load-files.ts';
 import { syntheticTensors, type SyntheticFormat } from './synthetic-weights.ts';
 import { formatTiling, parseTiling } from './quant-matvec.ts';
+import type { QuantFormat } from '../engine/quant/blocks.ts';
 import { getMatVecTiling, setMatVecTiling } from '../engine/kernels/webgpu/quantized-matmul.ts';
 
 /** stories260K's header (../shared/models/stories260K/stories260K.bin): GQA 8/4, shared classifier. */
@@ -135,7 +136,7 @@ export async function sevenBBench(argv: string[]): Promise<void> {
       enqueueMsPerToken: median(replayed.enqueueMs),
       launches: replayed.launches,
       sameTokens: replayed.tokens.join() === plain.tokens.join(),
-      costs: replayed.costs,
+      backToBackMs: replayed.backToBack,
       weightGBsWall: readGBs(readBytes, median(replayed.stepMs)),
     },
     kernels: kernelTable,
@@ -167,7 +168,7 @@ function xorshiftTokens(vocab: number): () => number {
 /**
  * Greedy decoding of `steps` tokens after the prompt. Each step: the forward pass and argmax are
  * enqueued (JavaScript's share), then the token is read back (waiting for the device), as greedy
- * decoding must. A replayed run then also times the GPU's share (launchCosts).
+ * decoding must. A replayed run then also times steps back to back (backToBackMs).
  */
 async function decodeRun(model: LlamaModel, cache: KVCache, first: number, promptTokens: number, steps: number, replay: boolean) {
   const decode = new DecodeSteps(model, cache, replay);
@@ -187,46 +188,32 @@ async function decodeRun(model: LlamaModel, cache: KVCache, first: number, promp
   }
   const launches = decode.launches;
   if (replay && decode.refused) throw new EngineError('backend-unavailable', `7b: the decode step was not recorded: ${decode.refused}`);
-  const costs = replay ? await launchCosts(decode, token, promptTokens + steps) : undefined;
+  const backToBack = replay ? await backToBackMs(decode, token, promptTokens + steps) : undefined;
   decode.dispose();
   // A replayed run's first step records (a plain forward): its figures are of the steps after.
   const from = replay ? 1 : 0;
-  return { stepMs: stepMs.slice(from), enqueueMs: enqueueMs.slice(from), tokens, token, launches, costs };
+  return { stepMs: stepMs.slice(from), enqueueMs: enqueueMs.slice(from), tokens, token, launches, backToBack };
 }
 
-/** Replays per timing in launchCosts. */
+/** Replays timed back to back by backToBackMs. */
 const BACK_TO_BACK = 8;
 
 /**
- * The GPU's time per replayed step, from replays enqueued back to back with one readback at the
- * end (no round trip per token), and what each kind of launch adds to it: the same replays with
- * that kind left out (their results are meaningless; only the time counts). Each kind's cost is
- * the difference, so it includes the gaps its launches put between the others.
+ * Milliseconds per replayed step with the steps enqueued back to back and one readback at the
+ * end: no round trip per token, so the GPU's pace (or JavaScript's, were it the slower). The
+ * tokens fed are not the model's choices; only the time counts.
  */
-async function launchCosts(decode: DecodeSteps, token: number, position: number) {
-  const kinds = [...new Set(decode.launchNames.map((n) => n.split('_')[0]))];
-  if (position + (kinds.length + 2) * BACK_TO_BACK > decode.cache.capacity) return undefined; // no room left in the context
-  let at = position;
-  const time = async (include?: (name: string) => boolean) => {
-    const t0 = performance.now();
-    let last: tf.Tensor2D | null = null;
-    for (let i = 0; i < BACK_TO_BACK; i++) {
-      last?.dispose();
-      last = decode.forward(token, at++, include);
-    }
-    await last!.data();
-    last!.dispose();
-    return (performance.now() - t0) / BACK_TO_BACK;
-  };
-  await time();
-  const stepMs = await time();
-  const byKind = [];
-  for (const kind of kinds) {
-    const count = decode.launchNames.filter((n) => n.split('_')[0] === kind).length;
-    const without = await time((n) => n.split('_')[0] !== kind);
-    byKind.push({ kind, count, ms: stepMs - without });
+async function backToBackMs(decode: DecodeSteps, token: number, position: number): Promise<number | undefined> {
+  if (position + BACK_TO_BACK > decode.cache.capacity) return undefined; // no room left in the context
+  const t0 = performance.now();
+  let last: tf.Tensor2D | null = null;
+  for (let i = 0; i < BACK_TO_BACK; i++) {
+    last?.dispose();
+    last = decode.forward(token, position + i);
   }
-  return { stepMs, byKind: byKind.sort((a, b) => b.ms - a.ms) };
+  await last!.data();
+  last!.dispose();
+  return (performance.now() - t0) / BACK_TO_BACK;
 }
 
 /** Greedy next token from the last row, read back as decoding does each step. */
@@ -293,7 +280,7 @@ function describe(r: {
   decode: { steps: number; msPerToken: number; tokensPerSecond: number; enqueueMsPerToken: number }; kernelMsPerToken?: number;
   replayed?: {
     msPerToken: number; tokensPerSecond: number; enqueueMsPerToken: number; launches: number | null; sameTokens: boolean; weightGBsWall: number;
-    costs?: { stepMs: number; byKind: { kind: string; count: number; ms: number }[] };
+    backToBackMs?: number;
   };
   kernels?: { name: string; count: number; ms: number }[];
   prefillKernels?: { name: string; count: number; ms: number }[];
@@ -315,7 +302,7 @@ function describe(r: {
           [`decode, step recorded and replayed (${r.replayed.launches} launches)`, `${r.replayed.tokensPerSecond.toFixed(2)} tok/s (${r.replayed.msPerToken.toFixed(2)} ms/token), ${(r.decode.msPerToken / r.replayed.msPerToken).toFixed(2)}× the plain steps`],
           ['  JavaScript per step (the next one encoded as the GPU runs)', `${r.replayed.enqueueMsPerToken.toFixed(2)} ms/token`],
           ['  same tokens as the plain steps', r.replayed.sameTokens ? 'yes' : 'NO'],
-          ...(r.replayed.costs ? [[`  GPU time per step (${BACK_TO_BACK} replays back to back)`, `${r.replayed.costs.stepMs.toFixed(2)} ms`]] : []),
+          ...(r.replayed.backToBackMs === undefined ? [] : [[`  ${BACK_TO_BACK} steps back to back, one readback`, `${r.replayed.backToBackMs.toFixed(2)} ms/step`]]),
           ['  weights read, wall clock', `${r.replayed.weightGBsWall.toFixed(1)} GB/s (${ratio(r.replayed.weightGBsWall, r.copyGBs)} of copy, ${ratio(r.replayed.weightGBsWall, r.nominalGBs)} of nominal)`],
         ]
       : []),
@@ -324,12 +311,9 @@ function describe(r: {
     ['weights read, kernel time', r.weightGBsKernel === undefined ? '-' : `${r.weightGBsKernel.toFixed(1)} GB/s (${ratio(r.weightGBsKernel, r.copyGBs)} of copy, ${ratio(r.weightGBsKernel, r.nominalGBs)} of nominal)`],
     ['copy bandwidth, same process', `${r.copyGBs.toFixed(1)} GB/s`],
   ];
-  const tiling = r.backend === 'webgpu' && r.format !== 'f32' ? `; matvec tiling ${formatTiling(getMatVecTiling())}` : '';
+  const tiling = r.backend === 'webgpu' && r.format !== 'f32' ? `; matvec tiling ${formatTiling(getMatVecTiling(r.format as QuantFormat))}` : '';
   const table = (title: string, ks?: { name: string; count: number; ms: number }[]) =>
     ks ? `\n\n${title} (tf.profile):\n${formatTable(['kernel', 'launches', 'GPU ms'], ks.map((k) => [k.name, String(k.count), k.ms.toFixed(3)]))}` : '';
-  const costs = r.replayed?.costs
-    ? `\n\nWhat each kind of launch adds to a replayed step (replays without it, back to back):\n${formatTable(['launch', 'per step', 'ms'], r.replayed.costs.byKind.map((k) => [k.kind, String(k.count), k.ms.toFixed(3)]))}`
-    : '';
-  const kernels = costs + table('GPU time per kernel, one decode step', r.kernels) + table(`GPU time per kernel, prefill of ${r.prefill.tokens} tokens`, r.prefillKernels);
+  const kernels = table('GPU time per kernel, one decode step', r.kernels) + table(`GPU time per kernel, prefill of ${r.prefill.tokens} tokens`, r.prefillKernels);
   return `${r.device}; backend ${r.backend}${tiling}\n${r.shape} (random weights, ${r.format}), context ${r.context}\n\n${formatTable(['measure', 'value'], rows)}${kernels}\n`;
 }

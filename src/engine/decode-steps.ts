@@ -29,24 +29,15 @@ export class DecodeSteps {
     return this.recorded?.recording.size ?? null;
   }
 
-  /** The recorded launches' shader keys, once a step is recorded. */
-  get launchNames(): string[] {
-    return this.recorded?.recording.names ?? [];
-  }
-
-  /**
-   * Logits [1, vocab] of `token` at `position`; the caller disposes them. `include` (a
-   * benchmark's): a replay runs only the launches whose shader keys it accepts (StepRecording.encode).
-   */
-  forward(token: number, position: number, include?: (name: string) => boolean): tf.Tensor2D {
+  /** Logits [1, vocab] of `token` at `position`; the caller disposes them. */
+  forward(token: number, position: number): tf.Tensor2D {
     if (position !== this.cache.length) throw new RangeError(`a decode step at position ${position} does not follow the ${this.cache.length} positions in the cache`);
     if (!this.replayable(position)) return this.model.forward([token], position, this.cache);
     const x = tf.tidy(() => this.model.weights.tokenEmbedding.lookup([token]));
     const at = tf.tensor1d([position], 'int32');
     if (this.recorded) {
       const { recording } = this.recorded;
-      if (include && this.next) this.discardNext();
-      const encoded = this.next ?? recording.encode([this.recorded.logits], include);
+      const encoded = this.next ?? recording.encode([this.recorded.logits]);
       this.next = null;
       const [logits] = recording.submit(encoded, [[x, this.recorded.x], [at, this.recorded.position]]);
       (this.cache as InPlaceKVCache).advance(1);

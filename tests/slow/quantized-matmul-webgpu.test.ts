@@ -6,7 +6,7 @@ import { dequantize, quantize, quantizePadded, type QuantFormat } from '../../sr
 import { quantizedMatMul, type Prologue } from '../../src/engine/kernels/quantized-matmul.ts';
 import { rmsNormRows } from '../../src/engine/kernels/rms-norm.ts';
 import { swiGluRows } from '../../src/engine/kernels/swiglu.ts';
-import { getMatVecTiling, setMatVecTiling } from '../../src/engine/kernels/webgpu/quantized-matmul.ts';
+import { resetMatVecTiling, setMatVecTiling } from '../../src/engine/kernels/webgpu/quantized-matmul.ts';
 import { EngineError } from '../../src/engine/errors.ts';
 import { Llama } from '../../src/engine/llama.ts';
 import { onBackend } from '../support/engine.ts';
@@ -128,7 +128,6 @@ describe('LlamaQuantizedMatMul on webgpu', () => {
   });
 
   it('other decode tilings (as the benchmark tries) give the same bound', async () => {
-    const standard = getMatVecTiling();
     try {
       for (const tiling of [{ threadsPerRow: 8, rowsPerThread: 3, groups: 3 }, { threadsPerRow: 64, rowsPerThread: 1, groups: 4 }]) {
         setMatVecTiling(tiling);
@@ -136,17 +135,16 @@ describe('LlamaQuantizedMatMul on webgpu', () => {
         expect(await compare('q4_0', 1, 37, 192, 6, { prologue: 'rmsNorm', inFeatures: 172 })).toBeLessThanOrEqual(1);
       }
     } finally {
-      setMatVecTiling(standard);
+      resetMatVecTiling();
     }
   });
 
   it('a decode grid of more than 65535 workgroups (which the backend folds into 2-D) covers every row', async () => {
-    const standard = getMatVecTiling();
     try {
       setMatVecTiling({ threadsPerRow: 1, rowsPerThread: 1, groups: 1 }); // one row per workgroup
       expect(await compare('q4_0', 1, 65_600, 32, 11)).toBeLessThanOrEqual(1);
     } finally {
-      setMatVecTiling(standard);
+      resetMatVecTiling();
     }
   });
 

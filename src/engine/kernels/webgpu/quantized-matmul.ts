@@ -40,12 +40,18 @@ export interface MatVecTiling {
 }
 
 /**
- * The decode program's tiling; the kernel benchmark can try others (`--tiling`). 64×4×2: over the
- * Llama-2-7B matrices on an NVIDIA H100 it took 12–28% less time in all than 32×8×2 (the fastest
- * of seven in an earlier sweep on an H200) in three sweeps, q4_0 and q8_0 (BENCHMARKS.md): twice
- * the threads per row for the long rows of w2 and twice the workgroups for the short matrices.
+ * The decode program's tiling per format; the kernel benchmark can try others (`--tiling`).
+ * Measured on an NVIDIA H100 over the Llama-2-7B matrices (BENCHMARKS.md): q4_0 decodes fastest
+ * with eight rows per thread group, as each x unit loaded (32 values for 16 bytes of weights)
+ * then serves eight rows; q8_0, with half the x per byte of weights, with 64 threads per row and
+ * four rows, which gives twice the workgroups to the short matrices and twice the threads to
+ * w2's long rows.
  */
-let matVecTiling: MatVecTiling = { threadsPerRow: 64, rowsPerThread: 4, groups: 2 };
+const DEFAULT_TILINGS: Record<QuantFormat, MatVecTiling> = {
+  q4_0: { threadsPerRow: 32, rowsPerThread: 8, groups: 2 },
+  q8_0: { threadsPerRow: 64, rowsPerThread: 4, groups: 2 },
+};
+let matVecTilings: Record<QuantFormat, MatVecTiling> = { ...DEFAULT_TILINGS };
 
 /** Checks a tiling (threadsPerRow a power of two for the tree reduction, at most 256 threads). */
 export function checkMatVecTiling(t: MatVecTiling): MatVecTiling {
@@ -56,12 +62,19 @@ export function checkMatVecTiling(t: MatVecTiling): MatVecTiling {
   return { threadsPerRow, rowsPerThread, groups };
 }
 
-export function setMatVecTiling(t: MatVecTiling): void {
-  matVecTiling = checkMatVecTiling(t);
+/** Sets the tiling of one format, or of both. */
+export function setMatVecTiling(t: MatVecTiling, format?: QuantFormat): void {
+  const checked = checkMatVecTiling(t);
+  matVecTilings = format ? { ...matVecTilings, [format]: checked } : { q4_0: checked, q8_0: checked };
 }
 
-export function getMatVecTiling(): MatVecTiling {
-  return { ...matVecTiling };
+export function getMatVecTiling(format: QuantFormat): MatVecTiling {
+  return { ...matVecTilings[format] };
+}
+
+/** Back to the measured defaults. */
+export function resetMatVecTiling(): void {
+  matVecTilings = { ...DEFAULT_TILINGS };
 }
 
 /**
@@ -343,7 +356,7 @@ export function quantizedMatMulWebGpu(backend: WebGpuBackendLike, inputs: Record
     { type: 'float32' as const, data: [eps] },
   ];
   const program =
-    tokens === 1 ? new QuantizedMatVecProgram(format, rows, matVecTiling, fusion) : new QuantizedMatMulProgram(format, tokens, rows, fusion);
+    tokens === 1 ? new QuantizedMatVecProgram(format, rows, matVecTilings[format], fusion) : new QuantizedMatMulProgram(format, tokens, rows, fusion);
   const names = ['x', 'words', 'scales', ...extraInputs(fusion)];
   return backend.runWebGPUProgram(program, names.map((n) => inputs[n]), 'float32', uniforms);
 }

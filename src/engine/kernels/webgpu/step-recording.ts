@@ -60,8 +60,6 @@ interface RecordedProgram extends WebGpuProgram {
 }
 
 interface Launch {
-  /** The program's shader key, for a benchmark that times kinds of launch apart. */
-  name: string;
   pipeline: GpuObject;
   bindGroup: GpuObject;
   dispatch: [number, number, number];
@@ -126,7 +124,7 @@ export class StepRecording {
         held.push(t.dataId);
       }
       const [x, y, z] = program.dispatch;
-      launches.push({ name: program.shaderKey, pipeline: program.pipeline, bindGroup: backend.device.createBindGroup({ layout: program.pipeline.getBindGroupLayout(0), entries }), dispatch: [x, y, z] });
+      launches.push({ pipeline: program.pipeline, bindGroup: backend.device.createBindGroup({ layout: program.pipeline.getBindGroupLayout(0), entries }), dispatch: [x, y, z] });
     };
     backend.uploadToGPU = (dataId) => {
       const data = backend.tensorMap.get(dataId);
@@ -152,25 +150,18 @@ export class StepRecording {
     return this.launches.length;
   }
 
-  /** The recorded launches' shader keys, in order. */
-  get names(): string[] {
-    return this.launches.map((l) => l.name);
-  }
-
   /**
    * Encodes the launches, then a copy of each of `outputs` (tensors the step wrote) into a fresh
    * tensor, for `submit` to run once the inputs are known: the next step is encoded while the
    * GPU runs this one. The copies are what a replay hands out, since a tensor read back keeps its
-   * values on the CPU and the recorded one will change. `include` leaves out the launches it
-   * rejects (by shader key): a benchmark's timing of the rest, whose results are meaningless.
+   * values on the CPU and the recorded one will change.
    */
-  encode(outputs: tf.Tensor[], include?: (name: string) => boolean): EncodedReplay {
+  encode(outputs: tf.Tensor[]): EncodedReplay {
     if (this.disposed) throw new Error('replay of a disposed step recording');
     const b = this.backend;
     const encoder = b.device.createCommandEncoder();
     const pass = encoder.beginComputePass();
-    for (const { name, pipeline, bindGroup, dispatch } of this.launches) {
-      if (include && !include(name)) continue;
+    for (const { pipeline, bindGroup, dispatch } of this.launches) {
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, bindGroup);
       pass.dispatchWorkgroups(dispatch[0], dispatch[1], dispatch[2]);
