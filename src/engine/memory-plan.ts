@@ -11,6 +11,7 @@
 import { tensorNames, tensorShape } from './checkpoint/checkpoint.ts';
 import { headSize, kvDim, type LlamaConfig } from './config.ts';
 import { EngineError } from './errors.ts';
+import { stackName } from './weights/fused-matrices.ts';
 
 export type StorageFormat = 'f32' | 'f16' | 'q8_0' | 'q4_0';
 
@@ -70,8 +71,8 @@ export function planMemory(config: LlamaConfig, tensors: PlannedTensor[], prefil
       if (config.sharedClassifier) weightBytes += bytes;
     } else weightBytes += bytes;
     if (t.name === 'token_embedding' && isQuantized(t.format) && !config.sharedClassifier) continue; // host only
-    const group = t.name.replace(/\.(wq|wk|wv)$/, '.wqkv').replace(/\.(w1|w3)$/, '.w13');
-    stacked.set(group, (stacked.get(group) ?? 0) + bytes);
+    const stack = stackName(t.name);
+    stacked.set(stack, (stacked.get(stack) ?? 0) + bytes);
   }
   const largest = [...stacked].reduce((a, b) => (b[1] > a[1] ? b : a), ['', 0] as [string, number]);
   // Float32 keys and values for every layer and position.

@@ -34,6 +34,13 @@ describe('memory plan', () => {
     expect(plan.largestBuffer.name).toBe('classifier'); // 32000 rows beat the fused 22016-row w1;w3
   });
 
+  it('counts each stack of matrices the weight builder fuses as one buffer', () => {
+    // Llama 2 7B without its vocabulary: the largest buffer is then layer 0's [W1; W3].
+    const config = { ...llama2_7b, vocabSize: 32 };
+    const plan = planMemory(config, uniformTensors(config, 'f32'));
+    expect(plan.largestBuffer).toEqual({ name: 'layers.0.w1;w3', bytes: 2 * 11008 * 4096 * 4 });
+  });
+
   it('refuses early with the figures when the model will not fit, and passes when it does', () => {
     const plan = planMemory(llama2_7b, uniformTensors(llama2_7b, 'f32'));
     const fault = (() => {

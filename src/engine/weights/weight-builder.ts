@@ -4,6 +4,7 @@ import type { LlamaConfig } from '../config.ts';
 import { EngineError } from '../errors.ts';
 import { BLOCK, quantizePadded, WORDS_PER_BLOCK, type QuantFormat, type QuantizedMatrix } from '../quant/blocks.ts';
 import type { HostTensor, TensorName } from './host-tensor.ts';
+import { fusedGroupOf } from './fused-matrices.ts';
 import { DenseLinear, type Linear } from './linear.ts';
 import { TokenEmbedding, type BlockWeights, type LlamaWeights, type WeightFormat } from './llama-weights.ts';
 import { QuantizedLinear } from './quantized-linear.ts';
@@ -24,12 +25,6 @@ const isQuantized = (m: Matrix): m is QuantizedMatrix => !(m instanceof Float32A
 export function expectedTensors(c: LlamaConfig): Map<TensorName, number[]> {
   return new Map(tensorNames(c).map((n) => [n, tensorShape(n, c)]));
 }
-
-/** The matrices fused into one Linear (see BlockWeights), and the field each fills. */
-const FUSED = [
-  { parts: ['wq', 'wk', 'wv'], field: 'qkv' },
-  { parts: ['w1', 'w3'], field: 'gateUp' },
-] as const;
 
 /**
  * Assembles LlamaWeights from tensors handed over one at a time, in any order (a loader streams a
@@ -162,7 +157,7 @@ export class WeightBuilder {
     else if (part === 'w2') block.down = this.linear([value], [name]);
     else {
       this.waiting.set(name, value);
-      const group = FUSED.find((g) => (g.parts as readonly string[]).includes(part))!;
+      const group = fusedGroupOf(part)!;
       const names = group.parts.map((p) => `layers.${layer}.${p}` as TensorName);
       if (!names.every((n) => this.waiting.has(n))) return;
       block[group.field] = this.linear(
