@@ -4,15 +4,11 @@
  * redraw when their width changes or the colour theme switches (colours come from CSS variables).
  */
 import type { ChartAxis, ChartModel } from './chart-data.ts';
-
-type Plot = typeof import('@observablehq/plot');
+import { asImage, chartColours, loadPlot, type PlotModule as Plot } from './plot-in-page.ts';
 
 const SELECTOR = 'figure[data-testid="paper-chart"]';
 const FONT_PX = 12;
 const CHAR_PX = 7.4; // average label character width at FONT_PX (system-ui, generous)
-
-let plotModule: Promise<Plot> | null = null;
-const loadPlot = (): Promise<Plot> => (plotModule ??= import('@observablehq/plot'));
 
 interface Chart {
   figure: HTMLElement;
@@ -36,16 +32,6 @@ function tickFormat(model: ChartModel, on: 'x' | 'y'): ((v: number) => string) |
 
 function longest(values: readonly string[] | undefined): number {
   return Math.max(0, ...(values ?? []).map((v) => v.length));
-}
-
-function palette(el: Element): string[] {
-  const style = getComputedStyle(el);
-  const colours: string[] = [];
-  for (let i = 1; i <= 10; i++) {
-    const c = style.getPropertyValue(`--chart-${i}`).trim();
-    if (c) colours.push(c);
-  }
-  return colours.length ? colours : ['currentColor'];
 }
 
 function axisScale(axis: ChartAxis, mark: ChartModel['mark'], grid: boolean, format?: ((v: number) => string) | string): Record<string, unknown> {
@@ -147,21 +133,9 @@ async function draw(chart: Chart): Promise<void> {
   if (width <= 0) return;
   const Plot = await loadPlot();
   chart.width = width;
-  const colours = palette(figure);
-  const plot = Plot.plot(plotOptions(Plot, model, width, colours));
-  const svg = plot instanceof SVGSVGElement ? plot : plot.querySelector('svg');
-  if (svg) {
-    // One image with one description (aria-description is not widely supported, so it joins the
-    // label); Plot's labels on inner groups are not allowed on an image's parts.
-    svg.setAttribute('role', 'img');
-    svg.removeAttribute('aria-description');
-    svg.setAttribute('aria-label', `${model.title}. ${model.description}`);
-    for (const el of svg.querySelectorAll('[aria-label], [aria-description], [aria-hidden]')) {
-      el.removeAttribute('aria-label');
-      el.removeAttribute('aria-description');
-      el.removeAttribute('aria-hidden');
-    }
-  }
+  const plot = Plot.plot(plotOptions(Plot, model, width, chartColours(figure).series));
+  // The description joins the label: aria-description is not widely supported.
+  asImage(plot, `${model.title}. ${model.description}`);
   const parts: Element[] = [];
   if (model.fill) {
     const legend = plot.legend('color', { label: model.fill.label, swatchSize: 12 });
