@@ -24,6 +24,7 @@ import { AXIS_LABEL, METRIC_LABEL, costPlot, qualityPlot, qualityPoints } from '
 import { DEFAULT_STORIES, MAX_STORIES, SAMPLE_PROMPT, SAMPLE_STEPS, fetchValidationStories } from './attention/stories.ts';
 import { costRows, costSeries, parseCount, variantLabel, variantsToCompare, type CostAxis, type CostMetric } from './attention/variants.ts';
 import './attention/attention.css';
+import { CountInput } from './form/CountInput.tsx';
 
 const LOADED = 'loaded';
 const DEFAULT_PRESET = 'llama2-70b';
@@ -198,32 +199,28 @@ export default function AttentionVariants() {
       <div class="attn-fields">
         <div class="attn-field">
           <label for={`${id}-context`}>Context length (tokens)</label>
-          <input
+          <CountInput
             id={`${id}-context`}
-            data-testid="attn-context"
-            type="number"
-            inputMode="numeric"
+            testId="attn-context"
             min={1}
             max={MAX_CONTEXT}
             value={contextText}
-            aria-invalid={'error' in context}
-            aria-describedby={'error' in context ? `${id}-cost-error` : undefined}
-            onInput={(e) => setContextText(e.currentTarget.value)}
+            invalid={'error' in context}
+            describedBy={'error' in context ? `${id}-cost-error` : undefined}
+            onText={setContextText}
           />
         </div>
         <div class="attn-field">
           <label for={`${id}-batch`}>Batch size (sequences)</label>
-          <input
+          <CountInput
             id={`${id}-batch`}
-            data-testid="attn-batch"
-            type="number"
-            inputMode="numeric"
+            testId="attn-batch"
             min={1}
             max={MAX_BATCH}
             value={batchText}
-            aria-invalid={'error' in batch}
-            aria-describedby={'error' in batch ? `${id}-cost-error` : undefined}
-            onInput={(e) => setBatchText(e.currentTarget.value)}
+            invalid={'error' in batch}
+            describedBy={'error' in batch ? `${id}-cost-error` : undefined}
+            onText={setBatchText}
           />
         </div>
         <div class="attn-field">
@@ -329,18 +326,16 @@ export default function AttentionVariants() {
       </p>
       <div class="attn-row">
         <label for={`${id}-stories`}>Validation stories</label>
-        <input
+        <CountInput
           id={`${id}-stories`}
-          data-testid="attn-stories"
-          type="number"
-          inputMode="numeric"
+          testId="attn-stories"
           min={1}
           max={MAX_STORIES}
           value={storiesText}
           disabled={busy}
-          aria-invalid={'error' in stories}
-          aria-describedby={'error' in stories ? `${id}-stories-error` : undefined}
-          onInput={(e) => setStoriesText(e.currentTarget.value)}
+          invalid={'error' in stories}
+          describedBy={'error' in stories ? `${id}-stories-error` : undefined}
+          onText={setStoriesText}
         />
         <button type="button" data-testid="attn-measure" disabled={busy || uptraining || !engine || !('value' in stories)} onClick={() => void measure()}>
           Measure every variant

@@ -20,6 +20,7 @@ import { residualAt, residualSeries } from './stepper/residual.ts';
 import { STEP_INFO, stepLabel } from './stepper/steps.ts';
 import { formatValue, topTokens, valuesAttribute, vectorStats } from './stepper/values.ts';
 import './stepper/stepper.css';
+import { PromptField } from './form/PromptField.tsx';
 
 const DEFAULT_PROMPT = 'Once upon a time';
 /** Typing waits this long after the last key before running the model again. */
@@ -157,21 +158,16 @@ export default function ForwardStepper() {
         {engineStatusLine(status, busy ? 'Running the forward pass' : null)}
       </p>
 
-      <div class="stepper-prompt">
-        <label for={`${id}-prompt`}>Prompt</label>
-        <input
-          id={`${id}-prompt`}
-          data-testid="stepper-prompt"
-          type="text"
-          value={prompt}
-          spellcheck={false}
-          autoComplete="off"
-          onInput={(e) => {
-            setPrompt(e.currentTarget.value);
-            setPosition(null);
-          }}
-        />
-      </div>
+      <PromptField
+        id={`${id}-prompt`}
+        class="stepper-prompt"
+        testId="stepper-prompt"
+        value={prompt}
+        onText={(text) => {
+          setPrompt(text);
+          setPosition(null);
+        }}
+      />
 
       {trace && (
         <>

@@ -20,6 +20,7 @@ import {
 } from './calculator/model.ts';
 import type { WeightFormat } from '../../src/engine/params.ts';
 import './calculator/calculator.css';
+import { CountInput } from './form/CountInput.tsx';
 
 const DEFAULT_PRESET = 'llama2-7b';
 const CUSTOM = 'custom';
@@ -73,17 +74,14 @@ export default function ParamCalculator() {
             <label for={`${id}-${f.key}`}>
               {f.label} <code>{f.symbol}</code>
             </label>
-            <input
+            <CountInput
               id={`${id}-${f.key}`}
-              data-testid={`calc-${f.key}`}
-              type="number"
-              inputMode="numeric"
+              testId={`calc-${f.key}`}
               min={1}
-              step={1}
               value={draft[f.key]}
-              aria-invalid={invalid.has(f.key) ? 'true' : undefined}
-              aria-describedby={invalid.has(f.key) ? `${id}-error` : undefined}
-              onInput={(e) => setDraft({ ...draft, [f.key]: e.currentTarget.value })}
+              invalid={invalid.has(f.key)}
+              describedBy={invalid.has(f.key) ? `${id}-error` : undefined}
+              onText={(text) => setDraft({ ...draft, [f.key]: text })}
             />
           </div>
         ))}

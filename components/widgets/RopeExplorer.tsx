@@ -15,6 +15,7 @@ import { PairDials } from './rope/PairDials.tsx';
 import { CURVE_CONTEXTS, distanceView, formatDifference, formatScore, ropeView, type Selection } from './rope/view.ts';
 import { showPiece } from './stepper/TokenStrip.tsx';
 import './rope/rope.css';
+import { PromptField } from './form/PromptField.tsx';
 
 const DEFAULT_PROMPT = 'Once upon a time, there was a little dog named Max. Max liked to run in the park.';
 const DEBOUNCE_MS = 300;
@@ -116,18 +117,7 @@ export default function RopeExplorer() {
         {engineStatusLine(status, busy ? 'Running your prompt through the model to collect its queries and keys' : null)}
       </p>
 
-      <div class="rope-prompt">
-        <label for={`${id}-prompt`}>Prompt</label>
-        <input
-          id={`${id}-prompt`}
-          data-testid="rope-prompt"
-          type="text"
-          value={prompt}
-          spellcheck={false}
-          autoComplete="off"
-          onInput={(e) => setPrompt(e.currentTarget.value)}
-        />
-      </div>
+      <PromptField id={`${id}-prompt`} class="rope-prompt" testId="rope-prompt" value={prompt} onText={setPrompt} />
 
       {error && (
         <p class="rope-error" role="alert" data-testid="rope-error">
@@ -162,40 +152,8 @@ export default function RopeExplorer() {
                 ))}
               </select>
             </label>
-            <label>
-              Query from token
-              <select
-                data-testid="rope-query-token"
-                value={String(sel.queryToken)}
-                onChange={(e) => {
-                  const t = Number(e.currentTarget.value);
-                  update({ queryToken: t, m: t });
-                }}
-              >
-                {qk.pieces.map((p, i) => (
-                  <option value={String(i)}>
-                    {i}: {showPiece(p)}
-                  </option>
-                ))}
-              </select>
-            </label>
-            <label>
-              Key from token
-              <select
-                data-testid="rope-key-token"
-                value={String(sel.keyToken)}
-                onChange={(e) => {
-                  const t = Number(e.currentTarget.value);
-                  update({ keyToken: t, n: t });
-                }}
-              >
-                {qk.pieces.map((p, i) => (
-                  <option value={String(i)}>
-                    {i}: {showPiece(p)}
-                  </option>
-                ))}
-              </select>
-            </label>
+            <TokenSelect label="Query from token" testId="rope-query-token" pieces={qk.pieces} value={sel.queryToken} onPick={(t) => update({ queryToken: t, m: t })} />
+            <TokenSelect label="Key from token" testId="rope-key-token" pieces={qk.pieces} value={sel.keyToken} onPick={(t) => update({ keyToken: t, n: t })} />
           </div>
 
           <div class="rope-sliders">
@@ -295,5 +253,21 @@ export default function RopeExplorer() {
         </>
       )}
     </section>
+  );
+}
+
+/** A choice of one of the prompt's tokens (which moves its position slider there too). */
+function TokenSelect(props: { label: string; testId: string; pieces: string[]; value: number; onPick: (token: number) => void }) {
+  return (
+    <label>
+      {props.label}
+      <select data-testid={props.testId} value={String(props.value)} onChange={(e) => props.onPick(Number(e.currentTarget.value))}>
+        {props.pieces.map((p, i) => (
+          <option value={String(i)}>
+            {i}: {showPiece(p)}
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }

@@ -19,6 +19,7 @@ import { presetChoices, TRAIN_PRESETS } from './training/presets.ts';
 import { formatLoss, summarizeRun } from './training/run-summary.ts';
 import { fetchTrainingLog } from './training/training-log.ts';
 import './training/training.css';
+import { CountInput } from './form/CountInput.tsx';
 
 type RunState = 'idle' | 'preparing' | 'running' | 'paused' | 'done' | 'error';
 
@@ -276,17 +277,15 @@ export default function TrainInPage() {
         </div>
         <div>
           <label for={`${id}-steps`}>Steps</label>
-          <input
+          <CountInput
             id={`${id}-steps`}
-            type="number"
+            testId="train-steps-input"
             min={STEP_LIMITS.min}
             max={STEP_LIMITS.max}
-            step={1}
             value={stepsText}
             disabled={busy}
-            data-testid="train-steps-input"
-            aria-describedby={`${id}-steps-hint`}
-            onInput={(e) => setStepsText(e.currentTarget.value)}
+            describedBy={`${id}-steps-hint`}
+            onText={setStepsText}
           />
           <small id={`${id}-steps-hint`}>the schedule warms up over the first 5% and decays to 10% of the peak by the last step</small>
         </div>

@@ -9,6 +9,7 @@ import type { KvVariantMeasure } from '../../../src/engine/kv-variant.ts';
 import { UPTRAIN_RECIPE } from '../../../src/worker/tasks/uptrain-recipe.ts';
 import { fetchTrainingStories } from './stories.ts';
 import { parseCount, variantLabel } from './variants.ts';
+import { CountInput } from '../form/CountInput.tsx';
 
 /** Steps per request: a second or a few on wasm, so other widgets' requests are not held up long. */
 const CHUNK = 5;
@@ -109,18 +110,16 @@ export function Uptrain(props: {
           ))}
         </select>
         <label for={`${id}-steps`}>Steps</label>
-        <input
+        <CountInput
           id={`${id}-steps`}
-          data-testid="attn-uptrain-steps"
-          type="number"
-          inputMode="numeric"
+          testId="attn-uptrain-steps"
           min={1}
           max={MAX_STEPS}
           value={stepsText}
           disabled={state === 'running'}
-          aria-invalid={'error' in steps}
-          aria-describedby={'error' in steps ? `${id}-steps-error` : undefined}
-          onInput={(e) => setStepsText(e.currentTarget.value)}
+          invalid={'error' in steps}
+          describedBy={'error' in steps ? `${id}-steps-error` : undefined}
+          onText={setStepsText}
         />
         <button type="button" data-testid="attn-uptrain-run" disabled={state === 'running' || props.disabled || !('value' in steps)} onClick={() => void run()}>
           Uptrain

@@ -18,6 +18,7 @@ import { histogramOptions } from './charts.ts';
 import { table8Rows, trainingVariants } from './paper-margins.ts';
 import { asImage, chartColours, loadPlot, useChartFrame } from '../plot.ts';
 import './reward.css';
+import { CountInput } from '../form/CountInput.tsx';
 
 export const STORIES_PATH = 'data/tinystories-valid-240.txt';
 /** Texts per encode task: a few seconds of backbone work at most, so other requests wait little. */
@@ -197,18 +198,16 @@ export default function RewardTrainer() {
         </fieldset>
         <div class="rw-field">
           <label for={`${id}-steps`}>Train until step</label>
-          <input
+          <CountInput
             id={`${id}-steps`}
-            data-testid="rt-steps"
-            type="number"
+            testId="rt-steps"
             min={1}
             max={MAX_STEPS}
-            step={1}
             value={target}
             disabled={busy}
-            aria-invalid={!stepsValid}
-            aria-describedby={`${id}-steps-help`}
-            onInput={(e) => setTarget(e.currentTarget.value)}
+            invalid={!stepsValid}
+            describedBy={`${id}-steps-help`}
+            onText={setTarget}
           />
           <small id={`${id}-steps-help`}>{stepsValid ? `${STEP_CHUNK} steps per chunk, evaluated after each.` : `Enter a whole number from 1 to ${MAX_STEPS}.`}</small>
         </div>
