@@ -153,11 +153,14 @@ const invRmsOf = (sumSquares: string) => `1.0 / sqrt(${sumSquares} / f32(uniform
 /** WGSL: `residual[i] + value` with the residual epilogue, else `value`. */
 const epilogue = ({ residual }: Fusion, i: string, value: string) => (residual ? `residual[${i}] + ${value}` : value);
 
-class QuantizedMatVecProgram implements WebGpuProgram {
+/**
+ * What the two programs share: the inputs (x, W's words and scales, then the fused forms'), the
+ * uniforms, and a workgroup of `groups` thread groups of `threadsPerRow` per tile of rows.
+ */
+abstract class QuantizedProgram implements WebGpuProgram {
+  abstract dispatchLayout: WebGpuProgram['dispatchLayout'];
   outputShape: number[];
   shaderKey: string;
-  // Flat: the backend folds a grid over 65535 workgroups into 2-D, which FLAT_WORKGROUP undoes.
-  dispatchLayout = { x: [0, 1] };
   dispatch: [number, number, number];
   variableNames: string[];
   variableComponents: number[];
@@ -165,19 +168,33 @@ class QuantizedMatVecProgram implements WebGpuProgram {
   workgroupSize: [number, number, number];
 
   constructor(
-    private readonly format: QuantFormat,
-    rows: number,
-    private readonly tiling: MatVecTiling,
-    private readonly fusion: Fusion,
+    protected readonly format: QuantFormat,
+    protected readonly tiling: MatVecTiling,
+    protected readonly fusion: Fusion,
+    outputShape: [tokens: number, rows: number],
+    tokenTiles: number,
+    /** Names the program's WGSL beyond format, tiling and fusion. */
+    key: string,
   ) {
     const { threadsPerRow, rowsPerThread, groups } = tiling;
-    this.outputShape = [1, rows];
+    this.outputShape = outputShape;
     this.workgroupSize = [threadsPerRow * groups, 1, 1];
-    this.dispatch = [Math.ceil(rows / (rowsPerThread * groups)), 1, 1];
-    this.shaderKey = `quantMatVec_${format}_${threadsPerRow}_${rowsPerThread}_${groups}_${fusionKey(fusion)}`;
+    this.dispatch = [Math.ceil(outputShape[1] / (rowsPerThread * groups)), tokenTiles, 1];
+    this.shaderKey = `${key}_${format}_${threadsPerRow}_${rowsPerThread}_${groups}_${fusionKey(fusion)}`;
     const extra = extraInputs(fusion);
     this.variableNames = ['x', 'words', 'scales', ...extra];
     this.variableComponents = [fusion.prologue === 'none' ? 4 : 1, 4, 1, ...extra.map(() => 1)];
+  }
+
+  abstract getUserCode(): string;
+}
+
+class QuantizedMatVecProgram extends QuantizedProgram {
+  // Flat: the backend folds a grid over 65535 workgroups into 2-D, which FLAT_WORKGROUP undoes.
+  dispatchLayout = { x: [0, 1] };
+
+  constructor(format: QuantFormat, rows: number, tiling: MatVecTiling, fusion: Fusion) {
+    super(format, tiling, fusion, [1, rows], 1, 'quantMatVec');
   }
 
   getUserCode(): string {
@@ -238,34 +255,15 @@ class QuantizedMatVecProgram implements WebGpuProgram {
   }
 }
 
-class QuantizedMatMulProgram implements WebGpuProgram {
-  outputShape: number[];
-  shaderKey: string;
+class QuantizedMatMulProgram extends QuantizedProgram {
   dispatchLayout = { x: [1], y: [0] };
-  dispatch: [number, number, number];
-  variableNames: string[];
-  variableComponents: number[];
-  uniforms = UNIFORMS;
-  workgroupSize: [number, number, number];
 
-  constructor(
-    private readonly format: QuantFormat,
-    tokens: number,
-    rows: number,
-    private readonly fusion: Fusion,
-  ) {
-    const { threadsPerRow, rowsPerThread, groups } = PREFILL_TILING;
-    this.outputShape = [tokens, rows];
-    this.workgroupSize = [threadsPerRow * groups, 1, 1];
-    this.dispatch = [Math.ceil(rows / (rowsPerThread * groups)), Math.ceil(tokens / TOKEN_TILE), 1];
-    this.shaderKey = `quantMatMul_${format}_${threadsPerRow}_${rowsPerThread}_${groups}_${TOKEN_TILE}_${fusionKey(this.fusion)}`;
-    const extra = extraInputs(fusion);
-    this.variableNames = ['x', 'words', 'scales', ...extra];
-    this.variableComponents = [fusion.prologue === 'none' ? 4 : 1, 4, 1, ...extra.map(() => 1)];
+  constructor(format: QuantFormat, tokens: number, rows: number, fusion: Fusion) {
+    super(format, PREFILL_TILING, fusion, [tokens, rows], Math.ceil(tokens / TOKEN_TILE), `quantMatMul${TOKEN_TILE}`);
   }
 
   getUserCode(): string {
-    const { threadsPerRow: G, rowsPerThread: R, groups } = PREFILL_TILING;
+    const { threadsPerRow: G, rowsPerThread: R, groups } = this.tiling;
     const threads = G * groups;
     const TT = TOKEN_TILE;
     const xVec4s = UNIT_WEIGHTS[this.format] / 4;
