@@ -9,6 +9,8 @@ export interface DataSource {
   tokens: number;
   /** From a `FILE.json` beside the data (written by `sample-stories`): how the text was generated. */
   generatedBy?: string;
+  /** From the same file, where someone added one: what the command alone does not say (a run stopped early, say). */
+  note?: string;
 }
 
 /** `training-log.json`: the full record of a run, which the model card and the loss chart read. */

@@ -72,11 +72,11 @@ export async function publishModelCommand(argv: string[]): Promise<void> {
 }
 
 /** The training files as the run's log records them, and the held-out text. */
-function dataSection(log: TrainingLog): string {
+export function dataSection(log: TrainingLog): string {
   const held = `- Held out: \`tinystories_valid_first1000.txt\` (${withCommas(log.valTokens)} tokens), used only for validation.`;
   if (!log.data) return `- Training: ${withCommas(log.trainTokens)} tokens (this run's log does not list its files).\n${held}`;
   const files = log.data.map((d) => {
-    const origin = d.generatedBy ? `sampled by the project from a teacher model: \`${d.generatedBy}\`` : 'text as given';
+    const origin = d.generatedBy ? `sampled by the project from a teacher model: \`${d.generatedBy}\`${d.note ? ` (${d.note})` : ''}` : 'text as given';
     return `  - \`${d.file}\`: ${withCommas(d.stories)} complete stories, ${withCommas(d.bytes)} bytes, ${withCommas(d.tokens)} tokens; ${origin}`;
   });
   const earlier = log.continuedFrom

@@ -51,13 +51,13 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const steps = integerOption(requireOption(o.steps, 'steps'), 'steps', 0, 1);
   if (!o.data?.length) throw new EngineError('bad-argument', '--data is required');
   // Several --data files (for example real text plus stories sampled from a teacher) are one corpus.
-  const dataFiles: { file: string; bytes: number; stories: string[]; generatedBy?: string }[] = [];
+  const dataFiles: { file: string; bytes: number; stories: string[]; generatedBy?: string; note?: string }[] = [];
   for (const file of o.data) {
     const text = await readFileOrFail(file, 'data', 'utf8');
     const stories = completeStories(text);
     if (stories.length === 0) throw new EngineError('bad-argument', `data ${file}: no complete stories (<|endoftext|>-separated)`);
-    const sidecar = existsSync(`${file}.json`) ? (JSON.parse(await readFile(`${file}.json`, 'utf8')) as { generatedBy?: string }) : {};
-    dataFiles.push({ file: basename(file), bytes: Buffer.byteLength(text), stories, generatedBy: sidecar.generatedBy });
+    const sidecar = existsSync(`${file}.json`) ? (JSON.parse(await readFile(`${file}.json`, 'utf8')) as { generatedBy?: string; note?: string }) : {};
+    dataFiles.push({ file: basename(file), bytes: Buffer.byteLength(text), stories, generatedBy: sidecar.generatedBy, note: sidecar.note });
   }
   const trainStories = dataFiles.flatMap((d) => d.stories);
   const valText = await readFileOrFail(requireOption(o.val, 'val'), 'val', 'utf8');
@@ -89,6 +89,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     stories: d.stories.length,
     tokens: encoded[i].reduce((n, ids) => n + ids.length, 0),
     ...(d.generatedBy ? { generatedBy: d.generatedBy } : {}),
+    ...(d.note ? { note: d.note } : {}),
   }));
   const val = packStories(valStories.map((s) => tokenizer.encode(s)));
 
