@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { Browser, BrowserContext, BrowserContextOptions, Locator, Page } from 'playwright-core';
 import { launchChromium, newContext, ROOT, serveDist, type GpuMode, type Served } from '../../src/node/browser.ts';
+import type { Llama } from '../../src/engine/llama.ts';
 
 export {
   BASE_ARGS,
@@ -404,18 +405,23 @@ export interface GreedyRun {
 
 /** What the engine in Node generates greedily (temperature 0) after `prompt`: `newTokens` tokens. */
 export async function greedyInNode(prompt: string, newTokens: number): Promise<GreedyRun> {
-  const { generateAll } = await import('../../src/engine/generate.ts');
   const llama = await embeddedLlama('wasm');
   try {
-    const promptTokens = llama.tokenizer.encode(prompt, { bos: true }).length;
-    const steps = promptTokens - 1 + newTokens;
-    const r = await generateAll(llama, { prompt, steps, temperature: 0 });
-    // A prompt whose story runs past the budget, so the page must produce every token too.
-    if (r.stopReason !== 'steps') throw new Error(`"${prompt}": the model ends the story before ${newTokens} tokens`);
-    return { tokens: r.tokens, promptTokens: r.promptTokens, steps };
+    return await greedyOf(llama, prompt, newTokens);
   } finally {
     llama.dispose();
   }
+}
+
+/** `newTokens` greedy tokens after `prompt` from a model loaded in Node. */
+export async function greedyOf(llama: Llama, prompt: string, newTokens: number): Promise<GreedyRun> {
+  const { generateAll } = await import('../../src/engine/generate.ts');
+  const promptTokens = llama.tokenizer.encode(prompt, { bos: true }).length;
+  const steps = promptTokens - 1 + newTokens;
+  const r = await generateAll(llama, { prompt, steps, temperature: 0 });
+  // A prompt whose story runs past the budget, so the page must produce every token too.
+  if (r.stopReason !== 'steps') throw new Error(`"${prompt}": the model ends the story before ${newTokens} tokens`);
+  return { tokens: r.tokens, promptTokens: r.promptTokens, steps };
 }
 
 /** The ids the playground's output shows, in order (BOS and prompt tokens carry data-prompt). */

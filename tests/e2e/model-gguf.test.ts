@@ -9,6 +9,7 @@ import {
   chapterPath,
   embeddedBytes,
   formatViolations,
+  greedyOf,
   horizontalOverflow,
   openSession,
   playgroundGreedy,
@@ -16,6 +17,7 @@ import {
   runAxe,
   serious,
   waitForModel,
+  type GreedyRun,
   type Session,
 } from './harness.ts';
 
@@ -26,7 +28,7 @@ const FILE = 'embedded.q8_0.gguf';
 const PAGE = `${chapterPath('run-the-model')}?backend=wasm`;
 
 let dir: string;
-let expected: { tokens: number[]; steps: number; weightFormat: string };
+let expected: GreedyRun & { weightFormat: string };
 let s: Session;
 
 beforeAll(async () => {
@@ -34,7 +36,6 @@ beforeAll(async () => {
   const { Tokenizer } = await import('../../src/engine/tokenizer/tokenizer.ts');
   const { writeGguf } = await import('../../src/engine/gguf/write-gguf.ts');
   const { Llama } = await import('../../src/engine/llama.ts');
-  const { generateAll } = await import('../../src/engine/generate.ts');
   const { onBackend } = await import('../support/engine.ts');
   // The embedded model as `npm run cli -- convert --type q8_0` would write it.
   const gguf = writeGguf(parseLlama2c(embeddedBytes('model.bin'), 'model.bin'), Tokenizer.fromBytes(embeddedBytes('tokenizer.bin'), 'tokenizer.bin'), { type: 'q8_0' });
@@ -44,10 +45,7 @@ beforeAll(async () => {
   await onBackend('wasm');
   const llama = await Llama.loadGguf({ model: gguf, modelName: FILE });
   try {
-    const steps = llama.tokenizer.encode(PROMPT, { bos: true }).length - 1 + NEW_TOKENS;
-    const r = await generateAll(llama, { prompt: PROMPT, steps, temperature: 0 });
-    if (r.stopReason !== 'steps') throw new Error(`the model ends the story before ${NEW_TOKENS} tokens`);
-    expected = { tokens: r.tokens, steps, weightFormat: llama.weightFormatDescription };
+    expected = { ...(await greedyOf(llama, PROMPT, NEW_TOKENS)), weightFormat: llama.weightFormatDescription };
   } finally {
     llama.dispose();
   }
