@@ -67,10 +67,9 @@ export class LlamaModel {
 
   private hiddenFrom(x: tf.Tensor2D, positions: RopePositions, cache: KVCache, probe?: Probe): tf.Tensor2D {
     const c = this.config;
-    const { start } = positions;
     probe?.record('embedding', null, x);
     this.weights.blocks.forEach((w, l) => {
-      x = probe ? this.probedBlock(w, l, x, positions, start, cache, probe) : this.block(w, l, x, positions, start, cache);
+      x = probe ? this.probedBlock(w, l, x, positions, cache, probe) : this.block(w, l, x, positions, cache);
     });
     const normed = rmsNorm(x, this.weights.finalNorm, c.normEps);
     probe?.record('final_norm', null, normed);
@@ -82,29 +81,29 @@ export class LlamaModel {
    * each (its RMSNorm, SwiGLU and residual add folded in): the same math as probedBlock, which
    * keeps every intermediate for the probe to record.
    */
-  private block(w: BlockWeights, l: number, x: tf.Tensor2D, positions: RopePositions, start: number, cache: KVCache): tf.Tensor2D {
+  private block(w: BlockWeights, l: number, x: tf.Tensor2D, positions: RopePositions, cache: KVCache): tf.Tensor2D {
     const { nHeads, nKvHeads, normEps } = this.config;
     // x + Wo · attention(RoPE(Wq h), RoPE(Wk h), Wv h), h = RMSNorm(x)
     const qkv = w.qkv.applyNormed(x, w.attentionNorm, normEps);
     const { q, k, v } = ropeQkv(qkv, positions, nHeads, nKvHeads);
     const { keys, values } = cache.append(l, k, v, positions.tensor());
-    x = w.output.applyAdd(attention(q, keys, values, start, positions.tensor()), x);
+    x = w.output.applyAdd(attention(q, keys, values, positions.start, positions.tensor()), x);
     // x + W2 (silu(W1 h) ⊙ W3 h), h = RMSNorm(x)
     const gateUp = w.gateUp.applyNormed(x, w.ffnNorm, normEps);
     return w.down.applyGatedAdd(gateUp, x);
   }
 
   /** `block` as the separate ops, recording every intermediate. */
-  private probedBlock(w: BlockWeights, l: number, x: tf.Tensor2D, positions: RopePositions, start: number, cache: KVCache, probe: Probe): tf.Tensor2D {
+  private probedBlock(w: BlockWeights, l: number, x: tf.Tensor2D, positions: RopePositions, cache: KVCache, probe: Probe): tf.Tensor2D {
     const c = this.config;
-    const T = positions.count;
+    const { start, count: T } = positions;
     probe.record('block_input', l, x);
     // Attention sub-block: x + Wo · attention(RoPE(Wq h), RoPE(Wk h), Wv h), h = RMSNorm(x)
     const h = rmsNorm(x, w.attentionNorm, c.normEps);
     const qkv = w.qkv.apply(h); // [Wq; Wk; Wv] h
     const { q, k, v } = ropeQkv(qkv, positions, c.nHeads, c.nKvHeads); // split into heads; q, k rotated
-    const { keys, values } = cache.append(l, k, v);
-    const heads = attention(q, keys, values, start);
+    const { keys, values } = cache.append(l, k, v, positions.tensor());
+    const heads = attention(q, keys, values, start, positions.tensor());
     const attended = w.output.apply(heads);
     x = tf.add(x, attended);
     const raw = splitHeads(qkv, c.nHeads, c.nKvHeads);
