@@ -108,11 +108,11 @@ export async function sevenBBench(argv: string[]): Promise<void> {
   const token = plain.token;
   const { stepMs, enqueueMs } = plain;
   const decodeMs = median(stepMs);
-  const kernelTable = await kernelBreakdown(model, [token], promptTokens + steps + 1, cache);
+  const kernelTable = await kernelBreakdown(model, [token], promptTokens + steps, cache);
   const prefillCache = createKVCache(config);
   const prefillKernels = await kernelBreakdown(model, prompt, 0, prefillCache);
   prefillCache.dispose();
-  const kernelMs = await gpuKernelMs(model, token, promptTokens + steps, cache);
+  const kernelMs = await gpuKernelMs(model, token, promptTokens + steps + 1, cache);
   const hostRssBytes = process.memoryUsage().rss; // with the model still loaded
   cache.dispose();
   model.dispose();
