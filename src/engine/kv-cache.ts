@@ -112,7 +112,9 @@ export class InPlaceKVCache implements KVCache {
   }
 
   append(layer: number, k: tf.Tensor3D, v: tf.Tensor3D, position?: tf.Tensor1D) {
-    const prev = (this.buffers[layer] ??= { keys: tf.keep(tf.zeros(this.shape)), values: tf.keep(tf.zeros(this.shape)) });
+    // tf.fill, not tf.zeros: on webgpu it fills the buffers on the device, where tf.zeros makes
+    // the zeros on the host and uploads them (64 MiB a buffer at Llama-2-7B's full context).
+    const prev = (this.buffers[layer] ??= { keys: tf.keep(tf.fill(this.shape, 0)), values: tf.keep(tf.fill(this.shape, 0)) });
     const [keys, values] = kvWrite(prev.keys, prev.values, k, v, this.filled[layer], position).map((t) => tf.keep(t));
     prev.keys.dispose(); // a handle on the same buffer: it stays alive
     prev.values.dispose();

@@ -143,4 +143,50 @@ describe('fused kernels in WGSL (webgpu) against the cpu kernels', () => {
     expect(cpu[0]).not.toEqual(buffers[0]);
     expect(createKVCache(config({}))).toBeInstanceOf(InPlaceKVCache);
   });
+
+  it('an in-place cache makes its zeroed buffers on the device: only the new rows come from the host', async () => {
+    await onBackend('webgpu');
+    const c = config({ seqLen: 2048 });
+    const hs = c.dim / c.nHeads;
+    const bufferBytes = c.nKvHeads * c.seqLen * hs * 4;
+    const rows = [random(c.nKvHeads * hs, 12), random(c.nKvHeads * hs, 13)].map((r) => tf.tensor3d(r, [1, c.nKvHeads, hs]));
+    const cache = new InPlaceKVCache(c);
+    const { bytes, result } = hostBytesToDevice(() => cache.append(0, rows[0], rows[1]));
+    // Built from host zeros, the two buffers alone would be 2 × 256 KiB; the new rows and the
+    // kernel's uniforms are a few hundred bytes.
+    expect(bytes).toBeGreaterThan(0);
+    expect(bytes).toBeLessThan(bufferBytes / 16);
+    const keys = (await result.keys.data()) as Float32Array;
+    const expected = new Float32Array(keys.length);
+    for (let h = 0; h < c.nKvHeads; h++) expected.set(random(c.nKvHeads * hs, 12).subarray(h * hs, (h + 1) * hs), h * c.seqLen * hs);
+    expect(keys).toEqual(expected);
+    tf.dispose(rows);
+    cache.dispose();
+  });
 });
+
+/**
+ * Bytes `f` sends from the host to the webgpu device: the queue's writeBuffer calls (uniforms)
+ * and the buffers mapped at creation (TF.js's uploads of tensor values).
+ */
+function hostBytesToDevice<T>(f: () => T): { bytes: number; result: T } {
+  const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+  const { createBuffer } = device;
+  const { writeBuffer } = device.queue;
+  let bytes = 0;
+  device.createBuffer = (d: GPUBufferDescriptor) => {
+    if (d.mappedAtCreation) bytes += d.size;
+    return createBuffer.call(device, d);
+  };
+  device.queue.writeBuffer = (buffer: GPUBuffer, offset: number, data: BufferSource | SharedArrayBuffer, dataOffset?: number, size?: number) => {
+    bytes += size ?? data.byteLength;
+    return writeBuffer.call(device.queue, buffer, offset, data as BufferSource, dataOffset, size);
+  };
+  try {
+    const result = f();
+    return { bytes, result };
+  } finally {
+    device.createBuffer = createBuffer;
+    device.queue.writeBuffer = writeBuffer;
+  }
+}
