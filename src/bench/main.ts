@@ -27,7 +27,7 @@ const usage = `usage: npm run bench -- [inference] [--model F] [--tokenizer F] [
   call and effective GB/s (weights, scales and x read once), beside float32 tf.matMul of the same
   shape. On webgpu, GPU timestamps where the adapter has them, else wall clock of --repeat queued
   calls; --tiling tries decode tilings (threadsPerRow x rowsPerThread x groups). --out writes JSON.
-       npm run bench -- 7b --synthetic [--quant q4_0|q8_0|f32] [--shape llama2-7b|stories260K] [--backend cpu|wasm|webgpu] [--context N] [--prompt 64] [--steps 16] [--bandwidth GB/s] [--tiling 32x4x4] [--json]
+       npm run bench -- 7b --synthetic [--quant q4_0|q8_0|f32] [--shape llama2-7b|stories260K] [--backend cpu|wasm|webgpu] [--context N] [--layers N] [--prompt 64] [--steps 16] [--bandwidth GB/s] [--tiling 32x4x4] [--json]
   A randomly initialised model of the shape (no download), loaded tensor by tensor: load time,
   memory (planned and measured), prefill and decode tokens/s, the GPU's kernel time per decoded
   token (WebGPU timestamps), and weight bytes read per second against an elementwise copy in the
