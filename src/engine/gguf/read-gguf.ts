@@ -81,7 +81,8 @@ function planTensors(header: GgufHeader, config: LlamaConfig, file: string, file
     if ((t.offset - header.dataOffset) % header.alignment !== 0)
       throw mismatch('gguf-format', file, `offset of ${t.name}`, `a multiple of the alignment ${header.alignment}`, t.offset - header.dataOffset);
     const fileBytes = storedBytes(t.type, t.elements);
-    entries.push({ name, ggufName: t.name, type: t.typeName, shape, elements: t.elements, fileBytes, stored: storedAs(t.type), deviceBytes: deviceBytesOf(storedAs(t.type), t.elements), offset: t.offset });
+    const stored = storedAs(t.type);
+    entries.push({ name, ggufName: t.name, type: t.typeName, shape, elements: t.elements, fileBytes, stored, deviceBytes: deviceBytesOf(stored, t.elements), offset: t.offset });
   }
   const missing = tensorNames(config).filter((n) => !seen.has(n)); // output.weight only with its own classifier
   if (missing.length) throw new EngineError('gguf-format', `${file}: missing tensors: ${missing.join(', ')}`);
