@@ -42,7 +42,10 @@ export function transposeStacked(rows: Float32Array[], inFeatures: number): Floa
   return t;
 }
 
-/** The fused forms as the separate ops (whose gradients apply): for weights without a fused kernel. */
+/**
+ * The fused forms as the separate ops (whose gradients apply): for weights without a fused
+ * kernel, and for the inputs a weight's fused kernel leaves to them (QuantizedLinear's prefill).
+ */
 export abstract class ComposedLinear implements Linear {
   abstract readonly inFeatures: number;
   abstract readonly outFeatures: number;
@@ -57,7 +60,7 @@ export abstract class ComposedLinear implements Linear {
     return tf.tidy(() => tf.add(r, this.apply(x)));
   }
   applyGatedAdd(gateUp: tf.Tensor2D, r: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => tf.add(r, this.apply(swiGlu(gateUp))));
+    return tf.tidy(() => this.applyAdd(swiGlu(gateUp), r));
   }
 }
 

@@ -1,9 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { quantizedMatMul, type QuantizedMatMulAttrs, type QuantizedMatMulExtras } from '../kernels/quantized-matmul.ts';
 import { BLOCK, type QuantFormat, type QuantizedMatrix } from '../quant/blocks.ts';
-import { rmsNorm } from '../kernels/rms-norm.ts';
-import { swiGlu } from '../kernels/swiglu.ts';
-import type { Linear } from './linear.ts';
+import { ComposedLinear } from './linear.ts';
 
 /**
  * A block-quantized matrix W [out, in] kept packed on the device: its words in an int32 tensor and
@@ -13,7 +11,7 @@ import type { Linear } from './linear.ts';
  * (quantizePadded); x is then padded to the packed width before the product. The fused forms are
  * the kernel's prologues and residual epilogue (each one launch), which pad as they read.
  */
-export class QuantizedLinear implements Linear {
+export class QuantizedLinear extends ComposedLinear {
   readonly inFeatures: number;
   readonly outFeatures: number;
 
@@ -26,6 +24,7 @@ export class QuantizedLinear implements Linear {
     /** The packed rows' width: inFeatures rounded up to whole blocks. */
     readonly cols = inFeatures,
   ) {
+    super();
     if (cols < inFeatures || cols - inFeatures >= BLOCK || scales.size * BLOCK !== outFeatures * cols)
       throw new RangeError(`${scales.size} block scales do not cover a ${outFeatures}×${inFeatures} matrix`);
     this.outFeatures = outFeatures;
@@ -60,17 +59,17 @@ export class QuantizedLinear implements Linear {
   /*
    * The prologues serve decode (one token). For several tokens (prefill) every workgroup would
    * recompute its tile's RMSNorm or SwiGLU inputs, on a 7B about as many bytes again as the
-   * weights per workgroup row; there the separate kernel runs once first.
+   * weights per workgroup row; there the separate kernel runs once first (ComposedLinear).
    */
-  applyNormed(x: tf.Tensor2D, g: tf.Tensor1D, eps: number): tf.Tensor2D {
-    if (x.shape[0] > 1) return tf.tidy(() => this.apply(rmsNorm(x, g, eps)));
+  override applyNormed(x: tf.Tensor2D, g: tf.Tensor1D, eps: number): tf.Tensor2D {
+    if (x.shape[0] > 1) return super.applyNormed(x, g, eps);
     return this.product(x, { prologue: 'rmsNorm', inFeatures: this.inFeatures, eps }, { normWeight: g });
   }
-  applyAdd(x: tf.Tensor2D, r: tf.Tensor2D): tf.Tensor2D {
+  override applyAdd(x: tf.Tensor2D, r: tf.Tensor2D): tf.Tensor2D {
     return this.padded(x, (h) => this.product(h, { residual: true }, { residual: r }));
   }
-  applyGatedAdd(gateUp: tf.Tensor2D, r: tf.Tensor2D): tf.Tensor2D {
-    if (gateUp.shape[0] > 1) return tf.tidy(() => this.applyAdd(swiGlu(gateUp), r));
+  override applyGatedAdd(gateUp: tf.Tensor2D, r: tf.Tensor2D): tf.Tensor2D {
+    if (gateUp.shape[0] > 1) return super.applyGatedAdd(gateUp, r);
     return this.product(gateUp, { prologue: 'swiGlu', inFeatures: this.inFeatures, residual: true }, { residual: r });
   }
 
