@@ -74,7 +74,10 @@ function speedLine(state: RunState, tokens: GeneratedToken[], result: Generation
     const seconds = (performance.now() - startedAt) / 1000;
     return `${generated} new tokens, ${(generated / Math.max(seconds, 1e-3)).toFixed(1)} tokens/s so far…`;
   }
-  return state === 'running' ? 'Running the prompt…' : '';
+  if (state !== 'running') return '';
+  // A long prompt is read in chunks (engine/prefill.ts): its tokens arrive chunk by chunk.
+  const read = tokens.length - 1; // after BOS
+  return read > 0 ? `Reading the prompt: ${read} tokens so far…` : 'Running the prompt…';
 }
 
 /** Why the loaded (or about to load) model will not follow the chat format, or null for a chat model. */

@@ -4,6 +4,7 @@ import { DecodeSteps } from './decode-steps.ts';
 import { EngineError } from './errors.ts';
 import { GENERATION_DEFAULTS } from './generation-defaults.ts';
 import type { Llama } from './llama.ts';
+import { prefill } from './prefill.ts';
 import { Sampler } from './sampling/sampler.ts';
 import { logSumExp, topAlternatives, type Alternative } from './token-stats.ts';
 import { Utf8StreamDecoder } from './tokenizer/utf8-stream.ts';
@@ -19,6 +20,8 @@ export interface GenerateOptions {
   seed?: number | bigint;
   /** How many alternatives to report per generated token. */
   alternatives?: number;
+  /** Prompt tokens run at once (prefill.ts); a longer prompt streams its tokens chunk by chunk. */
+  prefillChunk?: number;
   signal?: AbortSignal;
 }
 
@@ -40,6 +43,7 @@ export interface GenerationResult {
   promptTokens: number;
   /** 'eos' only for a chat prompt: a chat model ends its answer with EOS, as in Meta's reference. */
   stopReason: 'steps' | 'bos' | 'eos' | 'aborted';
+  /** Time in the prompt's forward passes and their read-backs. */
   prefillMs: number;
   decodeMs: number;
   prefillTokensPerSecond: number;
@@ -48,28 +52,10 @@ export interface GenerationResult {
 }
 
 
-/** Logits of the last row, and the log-probability the model gave each prompt token. */
-async function prefill(llama: Llama, tokens: number[], cache: ReturnType<Llama['newCache']>) {
-  const logits = llama.model.forward(tokens, 0, cache);
-  const [last, promptLogprobs] = tf.tidy(() => {
-    const T = tokens.length;
-    const lastRow = tf.slice(logits, [T - 1, 0], [1, -1]);
-    if (T === 1) return [lastRow, null];
-    const lp = tf.logSoftmax(tf.slice(logits, [0, 0], [T - 1, -1]));
-    const targets = tf.oneHot(tf.tensor1d(tokens.slice(1), 'int32'), logits.shape[1]);
-    return [lastRow, tf.sum(tf.mul(lp, targets), -1)];
-  });
-  logits.dispose();
-  const out = { last: (await last.data()) as Float32Array, promptLogprobs: promptLogprobs ? ((await promptLogprobs.data()) as Float32Array) : null };
-  last.dispose();
-  promptLogprobs?.dispose();
-  return out;
-}
-
 /**
  * Generates as the reference program does (prompt forced, then sampled until `steps` positions
  * or BOS; after a chat prompt also EOS), yielding every token as soon as it is known. The prompt
- * runs as one batched forward.
+ * runs as batched forwards of up to PREFILL_CHUNK tokens, its tokens yielded as each is read.
  */
 export async function* generate(llama: Llama, opts: GenerateOptions): AsyncGenerator<GeneratedToken, GenerationResult> {
   const seqLen = llama.config.seqLen;
@@ -107,13 +93,23 @@ export async function* generate(llama: Llama, opts: GenerateOptions): AsyncGener
     // The reference consumes prompt[pos + 1] at positions below prompt_len - 1; when steps ends
     // inside the prompt nothing is sampled.
     const forced = Math.min(prompt.length - 1, steps);
-    const t0 = performance.now();
     const run = prompt.slice(0, Math.min(prompt.length, steps));
-    const { last, promptLogprobs } = await prefill(llama, run, cache);
-    prefillMs = performance.now() - t0;
-    for (let i = 1; i <= forced; i++) yield emit(prompt[i], i, promptLogprobs?.[i - 1] ?? null, [], true);
+    const reading = prefill(llama.model, run, prompt.slice(1, forced + 1), cache, opts.prefillChunk);
+    let last: Float32Array | null = null;
+    for (let position = 1; !last; ) {
+      if (opts.signal?.aborted) {
+        stopReason = 'aborted';
+        await reading.return(new Float32Array(0));
+        break;
+      }
+      const t0 = performance.now();
+      const read = await reading.next();
+      prefillMs += performance.now() - t0;
+      if (read.done) last = read.value;
+      else for (const logprob of read.value) yield emit(prompt[position], position++, logprob, [], true);
+    }
     decodeStart = performance.now();
-    let logits: Float32Array | null = forced < steps ? last : null;
+    let logits: Float32Array | null = last && forced < steps ? last : null;
     for (let pos = run.length - 1; logits && pos < steps; pos++) {
       if (opts.signal?.aborted) {
         stopReason = 'aborted';

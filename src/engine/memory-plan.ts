@@ -10,6 +10,7 @@
  */
 import { tensorNames, tensorShape } from './checkpoint/checkpoint.ts';
 import { headSize, kvDim, type LlamaConfig } from './config.ts';
+import { PREFILL_CHUNK } from './prefill.ts';
 import { EngineError } from './errors.ts';
 import { stackName } from './weights/fused-matrices.ts';
 
@@ -57,9 +58,10 @@ const isQuantized = (f: StorageFormat) => f === 'q8_0' || f === 'q4_0';
 /**
  * Sizes for a model held as `tensors` (names as in HostTensor) at context `config.seqLen`.
  * Matrices that the engine stacks (wq;wk;wv and w1;w3) count as one buffer for the largest-buffer
- * check.
+ * check. The working tensors are those of a forward pass over `prefillTokens` positions: a
+ * generation's prompt goes through in chunks of at most PREFILL_CHUNK.
  */
-export function planMemory(config: LlamaConfig, tensors: PlannedTensor[], prefillTokens = Math.min(512, config.seqLen)): MemoryPlan {
+export function planMemory(config: LlamaConfig, tensors: PlannedTensor[], prefillTokens = Math.min(PREFILL_CHUNK, config.seqLen)): MemoryPlan {
   let weightBytes = 0;
   let hostBytes = 0;
   const stacked = new Map<string, number>();

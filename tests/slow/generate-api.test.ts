@@ -1,8 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
 import { chatTokens, type ChatSpec } from '../../src/engine/chat-format.ts';
 import { parseLlama2c } from '../../src/engine/checkpoint/llama2c.ts';
 import { generate, generateAll, type GeneratedToken } from '../../src/engine/generate.ts';
 import { Llama } from '../../src/engine/llama.ts';
+import { PREFILL_CHUNK } from '../../src/engine/prefill.ts';
 import { Tokenizer } from '../../src/engine/tokenizer/tokenizer.ts';
 import { loadShared, onBackend } from '../support/engine.ts';
 import { sharedBytes, STORIES260K, TOK512 } from '../support/shared.ts';
@@ -105,5 +107,49 @@ describe('generation API', () => {
     } finally {
       always.dispose();
     }
+  });
+
+  describe('a prompt longer than a prefill chunk', () => {
+    // 408 tokens of tok512 with BOS: one chunk by default (PREFILL_CHUNK 512), 13 chunks of 32.
+    const story = 'Once upon a time there was a little girl named Lily. She liked to play in the park with her dog. '.repeat(14);
+    const CHUNK = 32;
+    const run = async (prefillChunk?: number) => {
+      const tokens: GeneratedToken[] = [];
+      const result = await generateAll(llama, { prompt: story, steps: 480, temperature: 0, prefillChunk }, (t) => tokens.push(t));
+      return { tokens, result };
+    };
+
+    it('goes through in chunks with the same tokens and prompt log-probabilities as in one', async () => {
+      const whole = await run();
+      const chunked = await run(CHUNK);
+      expect(whole.result.promptTokens).toBeGreaterThan(12 * CHUNK);
+      expect(whole.result.promptTokens).toBeLessThan(PREFILL_CHUNK);
+      expect(chunked.result.tokens).toEqual(whole.result.tokens);
+      // Positions of a later chunk attend to the cache's keys instead of their batch's: the same
+      // values. The products run with other batch sizes, where XNNPACK may sum in another order
+      // (float32 noise, ~1e-6 of a logit of order 10); 1e-4 is far below what changes a token.
+      const logprobs = (r: typeof whole) => r.tokens.filter((t) => t.fromPrompt).map((t) => t.logprob);
+      expect(logprobs(chunked)[0]).toBeNull(); // BOS
+      logprobs(whole).slice(1).forEach((lp, i) => expect(logprobs(chunked)[i + 1]).toBeCloseTo(lp!, 4));
+    });
+
+    it('holds the logits of one chunk at a time', async () => {
+      const peak = async (prefillChunk?: number) => (await tf.profile(async () => void (await run(prefillChunk)))).peakBytes;
+      const [whole, chunked] = [await peak(), await peak(CHUNK)];
+      const { promptTokens } = (await run()).result;
+      // One chunk keeps [promptTokens, vocab] float32 logits at once; chunks of 32 never more
+      // than [32, vocab]. Everything else (the cache, the weights) is the same in both.
+      expect(whole - chunked).toBeGreaterThanOrEqual((promptTokens - CHUNK) * llama.config.vocabSize * 4);
+    });
+
+    it('stops between chunks when the signal aborts, with the prompt tokens read so far', async () => {
+      const controller = new AbortController();
+      const it = generate(llama, { prompt: story, steps: 480, temperature: 0, prefillChunk: CHUNK, signal: controller.signal });
+      let r = await it.next();
+      // The first chunk, positions 0..31, scores prompt tokens 1..32.
+      for (; !r.done; r = await it.next()) if (r.value.position === CHUNK) controller.abort();
+      expect(r.value.stopReason).toBe('aborted');
+      expect(r.value.tokens).toHaveLength(CHUNK + 1); // BOS and the 32 it scored
+    });
   });
 });
