@@ -14,6 +14,7 @@ import { formatTokens } from './training/loss-plot.ts';
 import { formatLoss } from './training/run-summary.ts';
 import { describeRun, fetchTrainingLog, TRAINING_LOG_PATH } from './training/training-log.ts';
 import './training/training.css';
+import { messageOf } from '../../src/engine/errors.ts';
 
 type Load = { state: 'loading' } | { state: 'error'; message: string } | { state: 'ready'; log: TrainingLog };
 
@@ -33,7 +34,7 @@ export default function LossCurves() {
     let live = true;
     fetchTrainingLog().then(
       (log) => live && setLoad({ state: 'ready', log }),
-      (e: unknown) => live && setLoad({ state: 'error', message: e instanceof Error ? e.message : String(e) }),
+      (e: unknown) => live && setLoad({ state: 'error', message: messageOf(e) }),
     );
     return () => {
       live = false;

@@ -15,6 +15,7 @@ import { isGgufBlob } from '../../src/engine/gguf/magic.ts';
 import { useEngine } from '../../src/client/use-engine.ts';
 import { sortDropped, type FilePair } from './model-panel/pick-files.ts';
 import './model-panel/model-panel.css';
+import { messageOf } from '../../src/engine/errors.ts';
 
 const EMBEDDED = 'embedded';
 const FILES = 'files';
@@ -97,7 +98,7 @@ export default function ModelPanel() {
       await engine.load(source);
     } catch (e) {
       // Failures inside the worker already show through status.error; this catches the rest.
-      if (!engine.status.error) setLocalError(e instanceof Error ? e.message : String(e));
+      if (!engine.status.error) setLocalError(messageOf(e));
     }
   };
 

@@ -16,6 +16,7 @@ import { GENERATION_DEFAULTS } from '../../src/engine/generation-defaults.ts';
 import { useEngine } from '../../src/client/use-engine.ts';
 import { BANDS, bandOf, readablePiece, visibleText } from './playground/tokens.ts';
 import './playground/playground.css';
+import { messageOf } from '../../src/engine/errors.ts';
 
 type RunState = 'idle' | 'running' | 'done' | 'error';
 
@@ -205,7 +206,7 @@ export default function Playground() {
     } catch (e) {
       cancelAnimationFrame(frame.current);
       flush();
-      setError(e instanceof Error ? e.message : String(e));
+      setError(messageOf(e));
       setState('error');
     } finally {
       stopRef.current = null;

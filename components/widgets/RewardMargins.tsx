@@ -10,6 +10,7 @@ import { DELTA_RANGE, lossChartOptions } from './reward/charts.ts';
 import { marginVariants } from './reward/paper-margins.ts';
 import { asImage, chartColours, loadPlot, useChartFrame } from './plot.ts';
 import './reward/reward.css';
+import { messageOf } from '../../src/engine/errors.ts';
 
 const fmt = (x: number) => x.toFixed(3);
 
@@ -39,7 +40,7 @@ export default function RewardMargins() {
         el.dataset.state = 'drawn';
         setChartError(null);
       })
-      .catch((e) => live && setChartError(e instanceof Error ? e.message : String(e)));
+      .catch((e) => live && setChartError(messageOf(e)));
     return () => {
       live = false;
     };

@@ -20,6 +20,7 @@ import { formatLoss, summarizeRun } from './training/run-summary.ts';
 import { fetchTrainingLog } from './training/training-log.ts';
 import './training/training.css';
 import { CountInput } from './form/CountInput.tsx';
+import { messageOf } from '../../src/engine/errors.ts';
 
 type RunState = 'idle' | 'preparing' | 'running' | 'paused' | 'done' | 'error';
 
@@ -34,7 +35,7 @@ let texts: Promise<{ train: string; val: string }> | null = null;
 function fetchTexts(): Promise<{ train: string; val: string }> {
   const get = async (path: string) => {
     const res = await fetch(withBase(path)).catch((e: unknown) => {
-      throw new Error(`${path} could not be fetched: ${e instanceof Error ? e.message : String(e)}`);
+      throw new Error(`${path} could not be fetched: ${messageOf(e)}`);
     });
     if (!res.ok) throw new Error(`${path} could not be fetched: ${res.status} ${res.statusText}`.trim());
     return res.text();
@@ -44,7 +45,6 @@ function fetchTexts(): Promise<{ train: string; val: string }> {
   return texts;
 }
 
-const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 export default function TrainInPage() {
   const id = useId();

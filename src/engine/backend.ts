@@ -5,7 +5,7 @@
  * No DOM types: browser objects are reached through `globalThis` with structural types.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { EngineError } from './errors.ts';
+import { EngineError, messageOf } from './errors.ts';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 export const BACKEND_ORDER: BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
@@ -76,7 +76,6 @@ export function defaultOrder(): BackendName[] {
   return isBrowserLike() ? [...BACKEND_ORDER] : ['wasm', 'cpu'];
 }
 
-const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 /** Cheap checks before downloading a backend module; returns a reason when it cannot work. */
 async function precheck(name: BackendName): Promise<string | undefined> {

@@ -38,3 +38,9 @@ export function mismatch(
 ): EngineError {
   return new EngineError(code, `${file}: ${what}: expected ${expected}, got ${actual}`);
 }
+
+/** Readable text of any failure: EngineError messages are already written for people. */
+export function messageOf(e: unknown): string {
+  if (e instanceof Error) return e.message || e.name;
+  return String(e);
+}

@@ -5,6 +5,7 @@
  */
 import type { ChartAxis, ChartModel } from './chart-data.ts';
 import { asImage, chartColours, loadPlot, type PlotModule as Plot } from './plot-in-page.ts';
+import { messageOf } from '../engine/errors.ts';
 
 const SELECTOR = 'figure[data-testid="paper-chart"]';
 const FONT_PX = 12;
@@ -153,7 +154,7 @@ function fail(chart: Chart, e: unknown): void {
   chart.figure.dataset.state = 'error';
   const p = document.createElement('p');
   p.className = 'chart-error';
-  p.textContent = `The chart could not be drawn (${e instanceof Error ? e.message : String(e)}); its numbers are in ${chart.model.tableName}.`;
+  p.textContent = `The chart could not be drawn (${messageOf(e)}); its numbers are in ${chart.model.tableName}.`;
   chart.canvas.replaceChildren(p);
 }
 

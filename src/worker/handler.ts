@@ -7,13 +7,13 @@
 import { selectBackend, type SelectBackendOptions } from '../engine/backend.ts';
 import { backendMemoryLimits } from '../engine/device-limits.ts';
 import { generate } from '../engine/generate.ts';
+import { messageOf } from '../engine/errors.ts';
 import { inspectForwardAsync } from '../engine/inspect.ts';
 import type { LoadProgress } from '../engine/io/byte-source.ts';
 import { Llama } from '../engine/llama.ts';
 import { parameterCount } from '../engine/params.ts';
 import {
   codeOf,
-  messageOf,
   type BackendChoice,
   type EngineReply,
   type EngineRequest,

@@ -113,12 +113,6 @@ export type EngineReply =
 /** postMessage with a transfer list (the worker's `self.postMessage`, or a test's collector). */
 export type Post = (reply: EngineReply, transfer?: Transferable[]) => void;
 
-/** Readable text of any failure: EngineError messages are already written for people. */
-export function messageOf(e: unknown): string {
-  if (e instanceof Error) return e.message || e.name;
-  return String(e);
-}
-
 export function codeOf(e: unknown): string | null {
   const code = (e as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : null;

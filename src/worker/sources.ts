@@ -6,10 +6,10 @@
  * first bytes. No DOM: the downloader and caches are passed in, so Node tests serve files from
  * disk through the same code.
  */
-import { EngineError } from '../engine/errors.ts';
+import { EngineError, messageOf } from '../engine/errors.ts';
 import type { ByteSource } from '../engine/io/byte-source.ts';
 import { hasGgufMagic, isGgufBlob } from '../engine/gguf/magic.ts';
-import { messageOf, type LoadSpec, type RemoteFile } from './protocol.ts';
+import type { LoadSpec, RemoteFile } from './protocol.ts';
 
 /** Bump when the cached bytes' meaning changes; old entries are then simply never matched. */
 export const MODEL_CACHE_NAME = 'llama2-explorer-models-v1';

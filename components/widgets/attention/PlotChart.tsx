@@ -4,6 +4,7 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { asImage, chartColours, loadPlot, useChartFrame, type PlotModule } from '../plot.ts';
+import { messageOf } from '../../../src/engine/errors.ts';
 
 export type BuildPlot = (Plot: PlotModule, width: number, colours: string[]) => Record<string, unknown>;
 
@@ -26,7 +27,7 @@ export function PlotChart({ build, label, dataKey, testId }: { build: BuildPlot;
         el.dataset.state = 'drawn';
         setError(null);
       })
-      .catch((e) => live && setError(e instanceof Error ? e.message : String(e)));
+      .catch((e) => live && setError(messageOf(e)));
     return () => {
       live = false;
     };

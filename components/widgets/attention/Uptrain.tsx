@@ -10,6 +10,7 @@ import { UPTRAIN_RECIPE } from '../../../src/worker/tasks/uptrain-recipe.ts';
 import { fetchTrainingStories } from './stories.ts';
 import { parseCount, variantLabel } from './variants.ts';
 import { CountInput } from '../form/CountInput.tsx';
+import { messageOf } from '../../../src/engine/errors.ts';
 
 /** Steps per request: a second or a few on wasm, so other widgets' requests are not held up long. */
 const CHUNK = 5;
@@ -80,7 +81,7 @@ export function Uptrain(props: {
       }
       setState(stopped.current ? 'stopped' : 'done');
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      setError(messageOf(e));
       setState('error');
     } finally {
       current.current = null;

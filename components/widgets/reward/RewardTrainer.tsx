@@ -19,6 +19,7 @@ import { table8Rows, trainingVariants } from './paper-margins.ts';
 import { asImage, chartColours, loadPlot, useChartFrame } from '../plot.ts';
 import './reward.css';
 import { CountInput } from '../form/CountInput.tsx';
+import { messageOf } from '../../../src/engine/errors.ts';
 
 export const STORIES_PATH = 'data/tinystories-valid-240.txt';
 /** Texts per encode task: a few seconds of backbone work at most, so other requests wait little. */
@@ -30,7 +31,6 @@ const MAX_STEPS = 2000;
 
 type Phase = 'idle' | 'starting' | 'encoding' | 'training' | 'stopped' | 'done';
 
-const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 const percent = (x: number) => `${(100 * x).toFixed(1)}`;
 
 function engineLine(status: EngineStatus | null): string {

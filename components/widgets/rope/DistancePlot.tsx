@@ -7,6 +7,7 @@
 import { useEffect, useRef } from 'preact/hooks';
 import type { BeyondContext } from '../../../src/explorers/rope/distance.ts';
 import { loadPlot } from '../plot.ts';
+import { messageOf } from '../../../src/engine/errors.ts';
 
 
 interface Props {
@@ -71,7 +72,7 @@ export function DistancePlot({ curve, seqLen, beyond, current, label }: Props) {
     };
     const redraw = () => void draw().catch((e) => {
       el.dataset.state = 'error';
-      el.textContent = `The chart could not be drawn (${e instanceof Error ? e.message : String(e)}); the numbers are in the text below it.`;
+      el.textContent = `The chart could not be drawn (${messageOf(e)}); the numbers are in the text below it.`;
     });
     redraw();
     const resize = new ResizeObserver(() => {

@@ -7,6 +7,7 @@
 import { withBase } from '../../../src/site/paths.ts';
 import type { LogEntry } from '../../../src/train/trainer.ts';
 import type { TrainingLog } from '../../../src/train/training-log.ts';
+import { messageOf } from '../../../src/engine/errors.ts';
 
 export const TRAINING_LOG_PATH = 'models/default/training-log.json';
 
@@ -36,7 +37,7 @@ export function fetchTrainingLog(): Promise<TrainingLog> {
     try {
       res = await fetch(url);
     } catch (e) {
-      throw new Error(`The training log (${url}) could not be fetched: ${e instanceof Error ? e.message : String(e)}`);
+      throw new Error(`The training log (${url}) could not be fetched: ${messageOf(e)}`);
     }
     if (!res.ok) throw new Error(`The training log (${url}) could not be fetched: ${res.status} ${res.statusText}`.trim());
     let data: unknown;
