@@ -25,6 +25,7 @@ import { DEFAULT_STORIES, MAX_STORIES, SAMPLE_PROMPT, SAMPLE_STEPS, fetchValidat
 import { costRows, costSeries, parseCount, variantLabel, variantsToCompare, type CostAxis, type CostMetric } from './attention/variants.ts';
 import './attention/attention.css';
 import { CountInput } from './form/CountInput.tsx';
+import { messageOf } from '../../src/engine/errors.ts';
 
 const LOADED = 'loaded';
 const DEFAULT_PRESET = 'llama2-70b';
@@ -33,7 +34,6 @@ type KvElement = keyof typeof KV_ELEMENTS;
 const MAX_CONTEXT = 1 << 20;
 const MAX_BATCH = 4096;
 
-const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 type RunState = 'idle' | 'running' | 'stopping' | 'stopped' | 'done' | 'error';
 interface Progress {
@@ -46,7 +46,9 @@ interface Progress {
 
 export default function AttentionVariants() {
   const id = useId();
-  const { engine, status } = useEngine();
+  // The loaded model is one of the shapes to explore: loaded (the site's model unless the reader
+  // picked another) once the widget is on screen; a failure shows in the status line.
+  const { engine, status } = useEngine({ load: true });
   const loaded = status.model;
   const loadedKey = loaded ? `${loaded.name}|${loaded.parameters}|${loaded.tokenizerName}` : null;
 
@@ -97,11 +99,6 @@ export default function AttentionVariants() {
     if (run !== 'running' && run !== 'stopping') setRun('idle');
   }, [loadedKey]);
   useEffect(() => () => current.current?.stop(), []);
-  // The loaded model is one of the shapes to explore: load it (the site's model unless the reader
-  // picked another) once the widget is on screen, as the other engine widgets do.
-  useEffect(() => {
-    engine?.ensureLoaded().catch(() => {}); // a failure shows in the status line
-  }, [engine]);
 
   const measure = async () => {
     if (!engine || !('value' in stories) || run === 'running' || run === 'stopping' || uptraining) return;

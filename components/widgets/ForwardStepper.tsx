@@ -5,7 +5,8 @@
  * engine worker (getEngine().inspect); this component only draws what the worker recorded.
  */
 import { useEffect, useId, useMemo, useRef, useState } from 'preact/hooks';
-import { getEngine, type EngineStatus, type InspectResult } from '../../src/client/engine-client.ts';
+import { getEngine, type InspectResult } from '../../src/client/engine-client.ts';
+import { useEngine } from '../../src/client/use-engine.ts';
 import { engineStatusLine } from './engine-status.ts';
 import { Equation } from './stepper/Equation.tsx';
 import { Heatmap } from './stepper/Heatmap.tsx';
@@ -21,13 +22,13 @@ import { STEP_INFO, stepLabel } from './stepper/steps.ts';
 import { formatValue, topTokens, valuesAttribute, vectorStats } from './stepper/values.ts';
 import './stepper/stepper.css';
 import { PromptField } from './form/PromptField.tsx';
+import { messageOf } from '../../src/engine/errors.ts';
 
 const DEFAULT_PROMPT = 'Once upon a time';
 /** Typing waits this long after the last key before running the model again. */
 const DEBOUNCE_MS = 300;
 const TOP_K = 10;
 
-const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 function shapeText(grid: Grid, step: string, length: number): string {
   if (step === 'attention_scores' || step === 'attention_probs') return `${grid.rows} heads × ${grid.cols} positions`;
@@ -38,7 +39,7 @@ function shapeText(grid: Grid, step: string, length: number): string {
 
 export default function ForwardStepper() {
   const id = useId();
-  const [status, setStatus] = useState<EngineStatus | null>(null);
+  const { status, loadError } = useEngine({ load: true });
   const [prompt, setPrompt] = useState(DEFAULT_PROMPT);
   /** Null: the prompt's last token (the one whose forward pass predicts what comes next). */
   const [position, setPosition] = useState<number | null>(null);
@@ -52,14 +53,7 @@ export default function ForwardStepper() {
   const lastPrompt = useRef<string | null>(null);
   const place = useRef<StepRef | undefined>(undefined);
 
-  useEffect(() => {
-    const engine = getEngine();
-    const off = engine.subscribe(setStatus);
-    engine.ensureLoaded().catch((e) => setError(messageOf(e)));
-    return off;
-  }, []);
-
-  const model = status?.model ?? null;
+  const model = status.model;
   const modelKey = model ? `${model.name}|${model.parameters}|${model.tokenizerName}` : null;
   const seqLen = model?.config.seqLen ?? Infinity;
 
@@ -154,7 +148,7 @@ export default function ForwardStepper() {
       data-prompt={tracePrompt ?? undefined}
       data-position={trace ? String(trace.position) : undefined}
     >
-      <p class="stepper-status" role="status" data-testid="stepper-status" data-state={status?.state ?? 'idle'}>
+      <p class="stepper-status" role="status" data-testid="stepper-status" data-state={status.state}>
         {engineStatusLine(status, busy ? 'Running the forward pass' : null)}
       </p>
 
@@ -185,9 +179,9 @@ export default function ForwardStepper() {
         </>
       )}
 
-      {error && (
+      {(error ?? loadError) && (
         <p class="stepper-error" role="alert" data-testid="stepper-error">
-          {error}
+          {error ?? loadError}
         </p>
       )}
 

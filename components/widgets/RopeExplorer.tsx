@@ -6,7 +6,8 @@
  * against distance far past the trained context.
  */
 import { useEffect, useId, useMemo, useRef, useState } from 'preact/hooks';
-import { getEngine, type EngineStatus } from '../../src/client/engine-client.ts';
+import { getEngine } from '../../src/client/engine-client.ts';
+import { useEngine } from '../../src/client/use-engine.ts';
 import type { RopeQk } from '../../src/explorers/rope/qk.ts';
 import { kvHeadOf } from '../../src/explorers/rope/qk.ts';
 import { engineStatusLine } from './engine-status.ts';
@@ -16,11 +17,11 @@ import { CURVE_CONTEXTS, distanceView, formatDifference, formatScore, ropeView, 
 import { showPiece } from './stepper/TokenStrip.tsx';
 import './rope/rope.css';
 import { PromptField } from './form/PromptField.tsx';
+import { messageOf } from '../../src/engine/errors.ts';
 
 const DEFAULT_PROMPT = 'Once upon a time, there was a little dog named Max. Max liked to run in the park.';
 const DEBOUNCE_MS = 300;
 
-const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 /** The selection a fresh prompt starts with: last token's query against a key a few tokens back. */
 function initialSelection(qk: RopeQk, previous: Selection | null): Selection {
@@ -39,7 +40,7 @@ function initialSelection(qk: RopeQk, previous: Selection | null): Selection {
 
 export default function RopeExplorer() {
   const id = useId();
-  const [status, setStatus] = useState<EngineStatus | null>(null);
+  const { status, loadError } = useEngine({ load: true });
   const [prompt, setPrompt] = useState(DEFAULT_PROMPT);
   const [qk, setQk] = useState<RopeQk | null>(null);
   const [qkPrompt, setQkPrompt] = useState<string | null>(null);
@@ -49,14 +50,7 @@ export default function RopeExplorer() {
   const request = useRef(0);
   const lastPrompt = useRef<string | null>(null);
 
-  useEffect(() => {
-    const engine = getEngine();
-    const off = engine.subscribe(setStatus);
-    engine.ensureLoaded().catch((e) => setError(messageOf(e)));
-    return off;
-  }, []);
-
-  const model = status?.model ?? null;
+  const model = status.model;
   const modelKey = model ? `${model.name}|${model.parameters}|${model.tokenizerName}` : null;
 
   useEffect(() => {
@@ -113,15 +107,15 @@ export default function RopeExplorer() {
       data-n={sel ? String(sel.n) : undefined}
       data-shift={sel ? String(sel.shift) : undefined}
     >
-      <p class="rope-status" role="status" data-testid="rope-status" data-state={status?.state ?? 'idle'}>
+      <p class="rope-status" role="status" data-testid="rope-status" data-state={status.state}>
         {engineStatusLine(status, busy ? 'Running your prompt through the model to collect its queries and keys' : null)}
       </p>
 
       <PromptField id={`${id}-prompt`} class="rope-prompt" testId="rope-prompt" value={prompt} onText={setPrompt} />
 
-      {error && (
+      {(error ?? loadError) && (
         <p class="rope-error" role="alert" data-testid="rope-error">
-          {error}
+          {error ?? loadError}
         </p>
       )}
 
