@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { chatTokens, type ChatSpec } from './chat-format.ts';
 import { DecodeSteps } from './decode-steps.ts';
 import { EngineError } from './errors.ts';

@@ -10,8 +10,8 @@
  */
 import { tensorNames, tensorShape } from './checkpoint/checkpoint.ts';
 import { headSize, kvDim, type LlamaConfig } from './config.ts';
-import { PREFILL_CHUNK } from './prefill.ts';
 import { EngineError } from './errors.ts';
+import { PREFILL_CHUNK } from './generation-defaults.ts';
 import { stackName } from './weights/fused-matrices.ts';
 
 export type StorageFormat = 'f32' | 'f16' | 'q8_0' | 'q4_0';

@@ -1,14 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { PREFILL_CHUNK } from './generation-defaults.ts';
 import type { KVCache } from './kv-cache.ts';
 import type { LlamaModel } from './model.ts';
-
-/**
- * The most prompt tokens run through the model at once. A longer prompt goes through in chunks,
- * each appended to the cache before the next, so the working tensors (the largest: the logits
- * of every row, [chunk, vocab], 64 MiB at Llama 2's vocabulary) are those of one chunk however
- * long the prompt: what the memory plan counts (memory-plan.ts).
- */
-export const PREFILL_CHUNK = 512;
 
 /**
  * Runs `tokens` at positions 0..n-1 into an empty `cache`, `chunk` tokens at a time. `targets[i]`,

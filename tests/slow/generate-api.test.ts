@@ -4,7 +4,7 @@ import { chatTokens, type ChatSpec } from '../../src/engine/chat-format.ts';
 import { parseLlama2c } from '../../src/engine/checkpoint/llama2c.ts';
 import { generate, generateAll, type GeneratedToken } from '../../src/engine/generate.ts';
 import { Llama } from '../../src/engine/llama.ts';
-import { PREFILL_CHUNK } from '../../src/engine/prefill.ts';
+import { PREFILL_CHUNK } from '../../src/engine/generation-defaults.ts';
 import { Tokenizer } from '../../src/engine/tokenizer/tokenizer.ts';
 import { loadShared, onBackend } from '../support/engine.ts';
 import { sharedBytes, STORIES260K, TOK512 } from '../support/shared.ts';
