@@ -4,6 +4,7 @@ import { chatTokens, type ChatSpec } from '../../src/engine/chat-format.ts';
 import { parseLlama2c } from '../../src/engine/checkpoint/llama2c.ts';
 import { generate, generateAll, type GeneratedToken } from '../../src/engine/generate.ts';
 import { Llama } from '../../src/engine/llama.ts';
+import { planMemory, uniformTensors } from '../../src/engine/memory-plan.ts';
 import { PREFILL_CHUNK } from '../../src/engine/generation-defaults.ts';
 import { Tokenizer } from '../../src/engine/tokenizer/tokenizer.ts';
 import { loadShared, onBackend } from '../support/engine.ts';
@@ -140,6 +141,19 @@ describe('generation API', () => {
       // One chunk keeps [promptTokens, vocab] float32 logits at once; chunks of 32 never more
       // than [32, vocab]. Everything else (the cache, the weights) is the same in both.
       expect(whole - chunked).toBeGreaterThanOrEqual((promptTokens - CHUNK) * llama.config.vocabSize * 4);
+    });
+
+    it("stays within the memory plan's working tensors for a whole chunk", async () => {
+      // A prompt of nearly a whole chunk (the context is 512): the peak over weights and cache is
+      // what the plan counts as working tensors for a chunk of PREFILL_CHUNK positions.
+      const prompt = story.repeat(2);
+      const promptTokens = Math.min(llama.tokenizer.encode(prompt, { bos: true }).length, llama.config.seqLen - 1);
+      expect(promptTokens).toBeGreaterThan(500);
+      const before = tf.memory().numBytes; // the weights
+      const { peakBytes } = await tf.profile(async () => void (await generateAll(llama, { prompt, steps: promptTokens, temperature: 0 })));
+      const plan = planMemory(llama.config, uniformTensors(llama.config, 'f32'));
+      expect(peakBytes - before - plan.kvCacheBytes).toBeGreaterThan(0);
+      expect(peakBytes - before - plan.kvCacheBytes).toBeLessThanOrEqual(plan.activationBytes);
     });
 
     it('stops between chunks when the signal aborts, with the prompt tokens read so far', async () => {
