@@ -23,9 +23,9 @@ import { PlotChart } from './attention/PlotChart.tsx';
 import { AXIS_LABEL, METRIC_LABEL, costPlot, qualityPlot, qualityPoints } from './attention/charts.ts';
 import { DEFAULT_STORIES, MAX_STORIES, SAMPLE_PROMPT, SAMPLE_STEPS, fetchValidationStories } from './attention/stories.ts';
 import { costRows, costSeries, parseCount, variantLabel, variantsToCompare, type CostAxis, type CostMetric } from './attention/variants.ts';
+import { messageOf } from '../../src/engine/errors.ts';
 import './attention/attention.css';
 import { CountInput } from './form/CountInput.tsx';
-import { messageOf } from '../../src/engine/errors.ts';
 
 const LOADED = 'loaded';
 const DEFAULT_PRESET = 'llama2-70b';
@@ -33,7 +33,6 @@ const KV_ELEMENTS = { float16: 2, int8: 1, float32: 4 } as const;
 type KvElement = keyof typeof KV_ELEMENTS;
 const MAX_CONTEXT = 1 << 20;
 const MAX_BATCH = 4096;
-
 
 type RunState = 'idle' | 'running' | 'stopping' | 'stopped' | 'done' | 'error';
 interface Progress {

@@ -20,15 +20,14 @@ import { KEY_ACTIONS, carryOver, navigate, type NavAction, type StepRef } from '
 import { residualAt, residualSeries } from './stepper/residual.ts';
 import { STEP_INFO, stepLabel } from './stepper/steps.ts';
 import { formatValue, topTokens, valuesAttribute, vectorStats } from './stepper/values.ts';
+import { messageOf } from '../../src/engine/errors.ts';
 import './stepper/stepper.css';
 import { PromptField } from './form/PromptField.tsx';
-import { messageOf } from '../../src/engine/errors.ts';
 
 const DEFAULT_PROMPT = 'Once upon a time';
 /** Typing waits this long after the last key before running the model again. */
 const DEBOUNCE_MS = 300;
 const TOP_K = 10;
-
 
 function shapeText(grid: Grid, step: string, length: number): string {
   if (step === 'attention_scores' || step === 'attention_probs') return `${grid.rows} heads × ${grid.cols} positions`;

@@ -13,8 +13,8 @@ import { asImage, chartColours, loadPlot, useChartFrame } from './plot.ts';
 import { formatTokens } from './training/loss-plot.ts';
 import { formatLoss } from './training/run-summary.ts';
 import { describeRun, fetchTrainingLog, TRAINING_LOG_PATH } from './training/training-log.ts';
-import './training/training.css';
 import { messageOf } from '../../src/engine/errors.ts';
+import './training/training.css';
 
 type Load = { state: 'loading' } | { state: 'error'; message: string } | { state: 'ready'; log: TrainingLog };
 

@@ -14,8 +14,8 @@ import { formatBytes, formatCount, formatProgress, percent } from '../../src/cli
 import { isGgufBlob } from '../../src/engine/gguf/magic.ts';
 import { useEngine } from '../../src/client/use-engine.ts';
 import { sortDropped, type FilePair } from './model-panel/pick-files.ts';
-import './model-panel/model-panel.css';
 import { messageOf } from '../../src/engine/errors.ts';
+import './model-panel/model-panel.css';
 
 const EMBEDDED = 'embedded';
 const FILES = 'files';

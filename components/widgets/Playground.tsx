@@ -15,8 +15,8 @@ import { formatProbability, formatProgress, percent } from '../../src/client/for
 import { GENERATION_DEFAULTS } from '../../src/engine/generation-defaults.ts';
 import { useEngine } from '../../src/client/use-engine.ts';
 import { BANDS, bandOf, readablePiece, visibleText } from './playground/tokens.ts';
-import './playground/playground.css';
 import { messageOf } from '../../src/engine/errors.ts';
+import './playground/playground.css';
 
 type RunState = 'idle' | 'running' | 'done' | 'error';
 

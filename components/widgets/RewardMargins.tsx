@@ -9,8 +9,8 @@ import { RATING_LABELS, RATINGS } from '../../src/train/reward/ratings.ts';
 import { DELTA_RANGE, lossChartOptions } from './reward/charts.ts';
 import { marginVariants } from './reward/paper-margins.ts';
 import { asImage, chartColours, loadPlot, useChartFrame } from './plot.ts';
-import './reward/reward.css';
 import { messageOf } from '../../src/engine/errors.ts';
+import './reward/reward.css';
 
 const fmt = (x: number) => x.toFixed(3);
 

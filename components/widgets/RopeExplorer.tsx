@@ -15,13 +15,12 @@ import { DistancePlot } from './rope/DistancePlot.tsx';
 import { PairDials } from './rope/PairDials.tsx';
 import { CURVE_CONTEXTS, distanceView, formatDifference, formatScore, ropeView, type Selection } from './rope/view.ts';
 import { showPiece } from './stepper/TokenStrip.tsx';
+import { messageOf } from '../../src/engine/errors.ts';
 import './rope/rope.css';
 import { PromptField } from './form/PromptField.tsx';
-import { messageOf } from '../../src/engine/errors.ts';
 
 const DEFAULT_PROMPT = 'Once upon a time, there was a little dog named Max. Max liked to run in the park.';
 const DEBOUNCE_MS = 300;
-
 
 /** The selection a fresh prompt starts with: last token's query against a key a few tokens back. */
 function initialSelection(qk: RopeQk, previous: Selection | null): Selection {

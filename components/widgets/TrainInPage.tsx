@@ -18,9 +18,9 @@ import { asImage, chartColours, loadPlot, useChartFrame } from './plot.ts';
 import { presetChoices, TRAIN_PRESETS } from './training/presets.ts';
 import { formatLoss, summarizeRun } from './training/run-summary.ts';
 import { fetchTrainingLog } from './training/training-log.ts';
+import { messageOf } from '../../src/engine/errors.ts';
 import './training/training.css';
 import { CountInput } from './form/CountInput.tsx';
-import { messageOf } from '../../src/engine/errors.ts';
 
 type RunState = 'idle' | 'preparing' | 'running' | 'paused' | 'done' | 'error';
 
@@ -44,7 +44,6 @@ function fetchTexts(): Promise<{ train: string; val: string }> {
   texts.catch(() => (texts = null));
   return texts;
 }
-
 
 export default function TrainInPage() {
   const id = useId();

@@ -76,7 +76,6 @@ export function defaultOrder(): BackendName[] {
   return isBrowserLike() ? [...BACKEND_ORDER] : ['wasm', 'cpu'];
 }
 
-
 /** Cheap checks before downloading a backend module; returns a reason when it cannot work. */
 async function precheck(name: BackendName): Promise<string | undefined> {
   switch (name) {

@@ -50,7 +50,6 @@ export interface GenerationResult {
   tokensPerSecond: number;
 }
 
-
 /**
  * Generates as the reference program does (prompt forced, then sampled until `steps` positions
  * or BOS; after a chat prompt also EOS), yielding every token as soon as it is known. The prompt

@@ -9,7 +9,6 @@ import type { BeyondContext } from '../../../src/explorers/rope/distance.ts';
 import { loadPlot } from '../plot.ts';
 import { messageOf } from '../../../src/engine/errors.ts';
 
-
 interface Props {
   curve: Float64Array;
   seqLen: number;
