@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { EngineError, messageOf } from './errors.ts';
+import { watchActiveDevice } from './gpu-faults.ts';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 export const BACKEND_ORDER: BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
@@ -159,7 +160,9 @@ async function tryBackend(name: BackendName, opts: SelectBackendOptions): Promis
   } catch (e) {
     return `initialisation failed: ${messageOf(e)}`;
   }
-  return tf.getBackend() === name ? undefined : `tf.getBackend() is ${tf.getBackend()}`;
+  if (tf.getBackend() !== name) return `tf.getBackend() is ${tf.getBackend()}`;
+  watchActiveDevice(); // webgpu: its faults are reported out of band (gpu-faults.ts)
+  return undefined;
 }
 
 async function withTimeout(attempt: Promise<string | undefined>, ms: number): Promise<string | undefined> {

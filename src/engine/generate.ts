@@ -2,6 +2,7 @@ import { chatTokens, type ChatSpec } from './chat-format.ts';
 import { DecodeSteps } from './decode-steps.ts';
 import { EngineError } from './errors.ts';
 import { GENERATION_DEFAULTS } from './generation-defaults.ts';
+import { assertGpuHealthy } from './gpu-faults.ts';
 import type { Llama } from './llama.ts';
 import { prefill } from './prefill.ts';
 import { Sampler } from './sampling/sampler.ts';
@@ -103,6 +104,7 @@ export async function* generate(llama: Llama, opts: GenerateOptions): AsyncGener
       const t0 = performance.now();
       const read = await reading.next();
       prefillMs += performance.now() - t0;
+      assertGpuHealthy('reading the prompt');
       if (read.done) last = read.value;
       else for (const logprob of read.value) yield emit(prompt[position], position++, logprob, [], true);
     }
@@ -124,6 +126,7 @@ export async function* generate(llama: Llama, opts: GenerateOptions): AsyncGener
       const out = decodeSteps.forward(next, pos + 1);
       logits = (await out.data()) as Float32Array;
       out.dispose();
+      assertGpuHealthy('generating');
     }
   } finally {
     decodeSteps.dispose();

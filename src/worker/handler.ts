@@ -8,6 +8,7 @@ import { selectBackend, type SelectBackendOptions } from '../engine/backend.ts';
 import { backendMemoryLimits } from '../engine/device-limits.ts';
 import { generate } from '../engine/generate.ts';
 import { messageOf } from '../engine/errors.ts';
+import { withGpuErrorScopes } from '../engine/gpu-faults.ts';
 import { inspectForwardAsync } from '../engine/inspect.ts';
 import type { LoadProgress } from '../engine/io/byte-source.ts';
 import { Llama } from '../engine/llama.ts';
@@ -144,10 +145,12 @@ async function load(state: EngineState, spec: LoadSpec, post: Post): Promise<Loa
     const activity = (p: LoadProgress) => (p.name === files.tokenizer?.name ? files.tokenizer : files.model).activity;
     let llama: Llama;
     try {
-      llama = await loadOpened(state, files, (p) => {
-        const total = p.totalBytes !== undefined && p.totalBytes >= p.loadedBytes ? p.totalBytes : null;
-        setStatus(state, { progress: { what: activity(p), loaded: p.loadedBytes, total } }, post);
-      });
+      const opening = () =>
+        loadOpened(state, files, (p) => {
+          const total = p.totalBytes !== undefined && p.totalBytes >= p.loadedBytes ? p.totalBytes : null;
+          setStatus(state, { progress: { what: activity(p), loaded: p.loadedBytes, total } }, post);
+        });
+      llama = await withGpuErrorScopes(`loading ${files.model.name}`, opening, (l) => l.dispose());
     } catch (e) {
       await files.model.discard();
       throw e;
