@@ -8,7 +8,7 @@ import { selectBackend, type SelectBackendOptions } from '../engine/backend.ts';
 import { backendMemoryLimits } from '../engine/device-limits.ts';
 import { generate } from '../engine/generate.ts';
 import { messageOf } from '../engine/errors.ts';
-import { withGpuErrorScopes } from '../engine/gpu-faults.ts';
+import { assertGpuHealthy, withGpuErrorScopes } from '../engine/gpu-faults.ts';
 import { inspectForwardAsync } from '../engine/inspect.ts';
 import type { LoadProgress } from '../engine/io/byte-source.ts';
 import { Llama } from '../engine/llama.ts';
@@ -231,11 +231,15 @@ async function runTask(state: EngineState, id: number, name: TaskName, args: unk
   );
 }
 
-/** Runs `work` after every earlier request, answering `done` or `error`. */
+/**
+ * Runs `work` after every earlier request, answering `done` or `error`: an error too if the GPU
+ * reported a fault meanwhile, since the result was read back from its work (gpu-faults.ts).
+ */
 function enqueue(state: EngineState, id: number, post: Post, work: () => Promise<{ result: unknown; transfer?: Transferable[] }>): Promise<void> {
   const run = async () => {
     try {
       const { result, transfer } = await work();
+      assertGpuHealthy('this request');
       post({ type: 'done', id, result } as EngineReply, transfer);
     } catch (e) {
       post({ type: 'error', id, message: messageOf(e), code: codeOf(e) });
