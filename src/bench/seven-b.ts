@@ -324,5 +324,5 @@ function describe(r: {
   const table = (title: string, ks?: { name: string; count: number; ms: number }[]) =>
     ks ? `\n\n${title} (tf.profile):\n${formatTable(['kernel', 'launches', 'GPU ms'], ks.map((k) => [k.name, String(k.count), k.ms.toFixed(3)]))}` : '';
   const kernels = table('GPU time per kernel, one decode step', r.kernels) + table(`GPU time per kernel, prefill of ${r.prefill.tokens} tokens`, r.prefillKernels);
-  return `${r.device}; backend ${r.backend}${tiling}\n${r.shape} (random weights, ${r.format}), ${r.layers} layer${r.layers === 1 ? "" : "s"}, context ${r.context}\n\n${formatTable(['measure', 'value'], rows)}${kernels}\n`;
+  return `${r.device}; backend ${r.backend}${tiling}\n${r.shape} (random weights, ${r.format}), ${r.layers} layer${r.layers === 1 ? '' : 's'}, context ${r.context}\n\n${formatTable(['measure', 'value'], rows)}${kernels}\n`;
 }
