@@ -9,15 +9,8 @@ export const LEGACY_HEADER_BYTES = 7 * 4;
 /** Larger than any real model's dimension, small enough to catch a misread header. */
 const MAX_DIM = 1 << 20;
 
-export interface RawHeader {
-  dim: number;
-  hiddenDim: number;
-  nLayers: number;
-  nHeads: number;
-  nKvHeads: number;
-  vocabSize: number;
-  seqLen: number;
-}
+/** The seven int32 fields of llama2.c's header, as stored (vocabSize negative: an own classifier). */
+export type RawHeader = Pick<LlamaConfig, 'dim' | 'hiddenDim' | 'nLayers' | 'nHeads' | 'nKvHeads' | 'vocabSize' | 'seqLen'>;
 
 export function readRawHeader(view: DataView, offset: number): RawHeader {
   const at = (i: number) => view.getInt32(offset + 4 * i, true);
