@@ -19,9 +19,13 @@ function filesUnder(dir: string): string[] {
   });
 }
 
-/** Static value imports and re-exports of a module: [specifier, ...]. */
+/**
+ * Static value imports and re-exports of a module: [specifier, ...]. Of an .astro file only its
+ * <script> blocks reach the page; its frontmatter runs at build time.
+ */
 function staticImports(path: string): string[] {
-  const code = readFileSync(path, 'utf8');
+  const text = readFileSync(path, 'utf8');
+  const code = path.endsWith('.astro') ? [...text.matchAll(/<script\b[^>]*>([\s\S]*?)<\/script>/g)].map((m) => m[1]).join('\n') : text;
   const specifiers: string[] = [];
   for (const m of code.matchAll(/^\s*(import|export)\s+(type\s+)?(?:[^'"]*?\sfrom\s+)?['"]([^'"]+)['"]/gm)) if (!m[2]) specifiers.push(m[3]);
   return specifiers;
