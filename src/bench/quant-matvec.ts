@@ -124,15 +124,15 @@ export async function benchShape(format: QuantFormat, shape: MatVecShape, repeat
   const x = tf.randomUniform([1, cols], -1, 1, 'float32', 1) as tf.Tensor2D;
   const gpu = hasGpuTimestamps();
   const attrs = { format, rows, cols };
-  let call = 0;
+  let calls = 0;
   const quantized = () => {
-    const { words, scales } = packed[call++ % packed.length];
+    const { words, scales } = packed[calls++ % packed.length];
     return quantizedMatMul(x, words, scales, attrs);
   };
-  const dense = () => tf.matMul(x, wts[call++ % wts.length]);
-  const measure = async (call: () => tf.Tensor, bytes: number) => {
-    await wallMs(call, Math.max(packed.length, wts.length)); // compiles the pipeline, uploads every copy
-    return { wall: timing(await wallMs(call, repeat), bytes), gpu: gpu ? timing(await gpuMs(call, repeat), bytes) : undefined };
+  const dense = () => tf.matMul(x, wts[calls++ % wts.length]);
+  const measure = async (product: () => tf.Tensor, bytes: number) => {
+    await wallMs(product, Math.max(packed.length, wts.length)); // compiles the pipeline, uploads every copy
+    return { wall: timing(await wallMs(product, repeat), bytes), gpu: gpu ? timing(await gpuMs(product, repeat), bytes) : undefined };
   };
   try {
     const f32 = await measure(dense, float32Bytes);

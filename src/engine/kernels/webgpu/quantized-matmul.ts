@@ -355,6 +355,5 @@ export function quantizedMatMulWebGpu(backend: WebGpuBackendLike, inputs: Record
   ];
   const program =
     tokens === 1 ? new QuantizedMatVecProgram(format, rows, matVecTilings[format], fusion) : new QuantizedMatMulProgram(format, tokens, rows, fusion);
-  const names = ['x', 'words', 'scales', ...extraInputs(fusion)];
-  return backend.runWebGPUProgram(program, names.map((n) => inputs[n]), 'float32', uniforms);
+  return backend.runWebGPUProgram(program, program.variableNames.map((n) => inputs[n]), 'float32', uniforms);
 }
