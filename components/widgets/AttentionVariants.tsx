@@ -24,8 +24,8 @@ import { AXIS_LABEL, METRIC_LABEL, costPlot, qualityPlot, qualityPoints } from '
 import { DEFAULT_STORIES, MAX_STORIES, SAMPLE_PROMPT, SAMPLE_STEPS, fetchValidationStories } from './attention/stories.ts';
 import { costRows, costSeries, parseCount, variantLabel, variantsToCompare, type CostAxis, type CostMetric } from './attention/variants.ts';
 import { messageOf } from '../../src/engine/errors.ts';
-import './attention/attention.css';
 import { CountInput } from './form/CountInput.tsx';
+import './attention/attention.css';
 
 const LOADED = 'loaded';
 const DEFAULT_PRESET = 'llama2-70b';

@@ -21,8 +21,8 @@ import { residualAt, residualSeries } from './stepper/residual.ts';
 import { STEP_INFO, stepLabel } from './stepper/steps.ts';
 import { formatValue, topTokens, valuesAttribute, vectorStats } from './stepper/values.ts';
 import { messageOf } from '../../src/engine/errors.ts';
-import './stepper/stepper.css';
 import { PromptField } from './form/PromptField.tsx';
+import './stepper/stepper.css';
 
 const DEFAULT_PROMPT = 'Once upon a time';
 /** Typing waits this long after the last key before running the model again. */

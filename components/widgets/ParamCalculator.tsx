@@ -19,8 +19,8 @@ import {
   type KvElementFormat,
 } from './calculator/model.ts';
 import type { WeightFormat } from '../../src/engine/params.ts';
-import './calculator/calculator.css';
 import { CountInput } from './form/CountInput.tsx';
+import './calculator/calculator.css';
 
 const DEFAULT_PRESET = 'llama2-7b';
 const CUSTOM = 'custom';

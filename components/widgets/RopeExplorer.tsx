@@ -16,8 +16,8 @@ import { PairDials } from './rope/PairDials.tsx';
 import { CURVE_CONTEXTS, distanceView, formatDifference, formatScore, ropeView, type Selection } from './rope/view.ts';
 import { showPiece } from './stepper/TokenStrip.tsx';
 import { messageOf } from '../../src/engine/errors.ts';
-import './rope/rope.css';
 import { PromptField } from './form/PromptField.tsx';
+import './rope/rope.css';
 
 const DEFAULT_PROMPT = 'Once upon a time, there was a little dog named Max. Max liked to run in the park.';
 const DEBOUNCE_MS = 300;

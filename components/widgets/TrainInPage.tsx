@@ -19,8 +19,8 @@ import { presetChoices, TRAIN_PRESETS } from './training/presets.ts';
 import { formatLoss, summarizeRun } from './training/run-summary.ts';
 import { fetchTrainingLog } from './training/training-log.ts';
 import { messageOf } from '../../src/engine/errors.ts';
-import './training/training.css';
 import { CountInput } from './form/CountInput.tsx';
+import './training/training.css';
 
 type RunState = 'idle' | 'preparing' | 'running' | 'paused' | 'done' | 'error';
 

@@ -18,8 +18,8 @@ import { histogramOptions } from './charts.ts';
 import { table8Rows, trainingVariants } from './paper-margins.ts';
 import { asImage, chartColours, loadPlot, useChartFrame } from '../plot.ts';
 import { messageOf } from '../../../src/engine/errors.ts';
-import './reward.css';
 import { CountInput } from '../form/CountInput.tsx';
+import './reward.css';
 
 export const STORIES_PATH = 'data/tinystories-valid-240.txt';
 /** Texts per encode task: a few seconds of backbone work at most, so other requests wait little. */
