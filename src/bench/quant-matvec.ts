@@ -20,6 +20,7 @@ import { checkMatVecTiling, resetMatVecTiling, setMatVecTiling, type MatVecTilin
 import { EngineError } from '../engine/errors.ts';
 import { randomQuantized, xorshift } from './synthetic-weights.ts';
 import { formatTable } from '../cli/table.ts';
+import { streamRead } from './stream-read.ts';
 
 export interface MatVecShape {
   /** The 7B weights with this shape (the engine fuses wq;wk;wv and w1;w3). */
@@ -57,16 +58,18 @@ export interface MatVecFigures extends MatVecShape {
   quantizedGpu?: Timing;
   float32Wall: Timing;
   float32Gpu?: Timing;
+  /** A kernel that only reads the packed words (webgpu with timestamps): this path's ceiling. */
+  streamGpu?: Timing;
 }
 
-/** Parses "32x4x4" (threadsPerRow × rowsPerThread × groups). */
+/** Parses "32x4x4" (threadsPerRow × rowsPerThread × groups), with "s" after it for x staged in workgroup memory. */
 export function parseTiling(text: string): MatVecTiling {
-  const m = /^(\d+)x(\d+)x(\d+)$/.exec(text);
-  if (!m) throw new EngineError('bad-argument', `--tiling: expected threadsPerRow x rowsPerThread x groups such as 32x4x4, got "${text}"`);
-  return checkMatVecTiling({ threadsPerRow: Number(m[1]), rowsPerThread: Number(m[2]), groups: Number(m[3]) });
+  const m = /^(\d+)x(\d+)x(\d+)(s?)$/.exec(text);
+  if (!m) throw new EngineError('bad-argument', `--tiling: expected threadsPerRow x rowsPerThread x groups such as 32x4x4 (32x4x4s: x staged), got "${text}"`);
+  return checkMatVecTiling({ threadsPerRow: Number(m[1]), rowsPerThread: Number(m[2]), groups: Number(m[3]), stagedX: m[4] === 's' });
 }
 
-export const formatTiling = (t: MatVecTiling) => `${t.threadsPerRow}x${t.rowsPerThread}x${t.groups}`;
+export const formatTiling = (t: MatVecTiling) => `${t.threadsPerRow}x${t.rowsPerThread}x${t.groups}${t.stagedX ? 's' : ''}`;
 
 /** True on webgpu when the device records GPU timestamps (tf.time's kernelMs is then real). */
 export function hasGpuTimestamps(): boolean {
@@ -134,8 +137,10 @@ export async function benchShape(format: QuantFormat, shape: MatVecShape, repeat
     await wallMs(product, Math.max(packed.length, wts.length)); // compiles the pipeline, uploads every copy
     return { wall: timing(await wallMs(product, repeat), bytes), gpu: gpu ? timing(await gpuMs(product, repeat), bytes) : undefined };
   };
+  const stream = () => streamRead(packed[calls++ % packed.length].words);
   try {
     const f32 = await measure(dense, float32Bytes);
+    const streamGpu = gpu ? (await measure(stream, m.words.length * 4)).gpu : undefined;
     const figures: MatVecFigures[] = [];
     try {
       for (const tiling of tf.getBackend() === 'webgpu' ? tilings : [undefined]) {
@@ -150,6 +155,7 @@ export async function benchShape(format: QuantFormat, shape: MatVecShape, repeat
           quantizedGpu: q.gpu,
           float32Wall: f32.wall,
           float32Gpu: f32.gpu,
+          streamGpu,
         });
       }
     } finally {
@@ -181,7 +187,7 @@ export function matVecTable({ backend, format, timing, figures }: MatVecBench): 
   const gpu = timing === 'gpu timestamps';
   const ms = gpu ? 'GPU ms' : 'ms';
   const header = ['matrix', ...(backend === 'webgpu' ? ['tiling'] : []), `${format} MB`, `${format} ${ms}`, `${format} GB/s`];
-  header.push(...(gpu ? [`${format} wall ms`] : []), `f32 ${ms}`, 'f32 GB/s', 'f32 / q time');
+  header.push(...(gpu ? [`${format} wall ms`] : []), `f32 ${ms}`, 'f32 GB/s', 'f32 / q time', ...(gpu ? ['read-only GB/s'] : []));
   const rows = figures.map((f) => {
     const q = f.quantizedGpu ?? f.quantizedWall;
     const d = f.float32Gpu ?? f.float32Wall;
@@ -195,6 +201,7 @@ export function matVecTable({ backend, format, timing, figures }: MatVecBench): 
       d.msPerCall.toFixed(3),
       gbps(d.gbPerSecond),
       (d.msPerCall / q.msPerCall).toFixed(2),
+      ...(gpu ? [f.streamGpu ? gbps(f.streamGpu.gbPerSecond) : '-'] : []),
     ];
   });
   return formatTable(header, rows);

@@ -139,6 +139,24 @@ describe('LlamaQuantizedMatMul on webgpu', () => {
     }
   });
 
+  /**
+   * x staged in workgroup memory. With SwiftShader's 32 KiB of it, 11,008 columns (w2's) take
+   * three chunks in q4_0 and two in q8_0 under 32x8x8s, two under 8x3x3s, the last one shorter;
+   * 192 columns take one, with lanes past the last unit. The prologues read x through the copy.
+   */
+  it('decode tilings with x staged in workgroup memory give the same bound, over several chunks', async () => {
+    try {
+      for (const tiling of [{ threadsPerRow: 32, rowsPerThread: 8, groups: 8, stagedX: true }, { threadsPerRow: 8, rowsPerThread: 3, groups: 3, stagedX: true }]) {
+        setMatVecTiling(tiling);
+        for (const format of ['q8_0', 'q4_0'] as const) expect(await compare(format, 1, 37, 11_008, 7)).toBeLessThanOrEqual(1);
+        expect(await compare('q4_0', 1, 37, 192, 8, { prologue: 'rmsNorm', inFeatures: 172 })).toBeLessThanOrEqual(1);
+        expect(await compare('q8_0', 1, 37, 192, 9, { prologue: 'swiGlu', inFeatures: 172, residual: true })).toBeLessThanOrEqual(1);
+      }
+    } finally {
+      resetMatVecTiling();
+    }
+  });
+
   it('a decode grid of more than 65535 workgroups (which the backend folds into 2-D) covers every row', async () => {
     try {
       setMatVecTiling({ threadsPerRow: 1, rowsPerThread: 1, groups: 1 }); // one row per workgroup
@@ -155,5 +173,6 @@ describe('LlamaQuantizedMatMul on webgpu', () => {
     expect(() => run(64)).toThrow(EngineError);
     expect(() => run(64)).toThrow(/words must be int32 \[64\]/);
     expect(() => setMatVecTiling({ threadsPerRow: 24, rowsPerThread: 1, groups: 1 })).toThrow(/power of two/);
+    expect(() => setMatVecTiling({ threadsPerRow: 64, rowsPerThread: 15, groups: 4, stagedX: true })).toThrow(/room for x/);
   });
 });

@@ -11,8 +11,9 @@
  *    `groups` thread groups of `threadsPerRow` threads; each group owns `rowsPerThread` rows.
  *    The threads of a group stride over the units of its rows, so neighbouring threads read
  *    neighbouring 16-byte units (coalesced), and each x unit loaded serves all the group's rows.
- *    The partial sums meet in a tree reduction in workgroup memory (no subgroups: that feature
- *    may be absent).
+ *    By default the workgroup first copies x (through the prologue) into workgroup memory, a
+ *    chunk at a time, and the groups read it from there. The partial sums meet in a tree
+ *    reduction in workgroup memory (no subgroups: that feature may be absent).
  *  - Prefill (T > 1) uses the same layout with a tile of TOKEN_TILE tokens per workgroup: each
  *    unit read serves every token of the tile, and the reduction sums rows × tokens at once.
  *
@@ -37,29 +38,55 @@ export interface MatVecTiling {
   threadsPerRow: number;
   rowsPerThread: number;
   groups: number;
+  /**
+   * Stage x in workgroup memory, a chunk at a time, before the threads read it: the workgroup
+   * reads x with coalesced loads (applying the prologue once per element), and each thread then
+   * reads its units' x from a swizzled layout without bank conflicts, instead of every thread
+   * loading 16-byte pieces of x 128 bytes apart from global memory.
+   */
+  stagedX?: boolean;
 }
 
 /**
  * The decode program's tiling per format; the kernel benchmark can try others (`--tiling`).
- * Measured on an NVIDIA H100 over the Llama-2-7B matrices (BENCHMARKS.md): q4_0 decodes fastest
- * with eight rows per thread group, as each x unit loaded (32 values for 16 bytes of weights)
- * then serves eight rows; q8_0, with half the x per byte of weights, with 64 threads per row and
- * four rows, which gives twice the workgroups to the short matrices and twice the threads to
- * w2's long rows.
+ * Measured on an NVIDIA H200 in the 7B decode (BENCHMARKS.md, session 7): with x staged in
+ * workgroup memory, 8 groups of 32 threads with 4 rows each decoded at 117–127 tok/s (q4_0)
+ * and 123 (q8_0), against 65 and 83 for the best tilings that read x from global memory, whose
+ * fused prologues recomputed each input for every group of rows.
  */
-const DEFAULT_TILINGS: Record<QuantFormat, MatVecTiling> = {
-  q4_0: { threadsPerRow: 32, rowsPerThread: 8, groups: 2 },
-  q8_0: { threadsPerRow: 64, rowsPerThread: 4, groups: 2 },
-};
+const DEFAULT_TILING: MatVecTiling = { threadsPerRow: 32, rowsPerThread: 4, groups: 8, stagedX: true };
+const DEFAULT_TILINGS: Record<QuantFormat, MatVecTiling> = { q4_0: DEFAULT_TILING, q8_0: DEFAULT_TILING };
 let matVecTilings: Record<QuantFormat, MatVecTiling> = { ...DEFAULT_TILINGS };
+
+/** Workgroup memory every WebGPU device offers (maxComputeWorkgroupStorageSize's default). */
+const WORKGROUP_BYTES = 16384;
+
+/**
+ * Units of staged x per chunk for rows of `unitsPerRow` units: the rows split into as few chunks
+ * as the workgroup memory holds beside the partial sums (rows × threads) and RMSNorm's shares
+ * (threads), of equal size rounded up to whole rounds of the group's threads (every thread reads
+ * as many units) and to whole groups of eight vec4s (the swizzle). 0 when not one round fits.
+ */
+function stagedChunkUnits({ threadsPerRow, rowsPerThread, groups }: MatVecTiling, format: QuantFormat, workgroupBytes: number, unitsPerRow: number): number {
+  const free = workgroupBytes - 4 * threadsPerRow * groups * (rowsPerThread + 1);
+  const xVec4s = UNIT_WEIGHTS[format] / 4;
+  // threadsPerRow is a power of two and 8 / xVec4s is 1 or 2: the larger is a multiple of both.
+  const round = Math.max(threadsPerRow, 8 / xVec4s);
+  const roundUp = (n: number) => Math.ceil(n / round) * round;
+  const fits = Math.floor(free / (16 * xVec4s) / round) * round;
+  if (fits <= 0) return 0;
+  return Math.min(fits, roundUp(unitsPerRow / Math.ceil(unitsPerRow / fits)));
+}
 
 /** Checks a tiling (threadsPerRow a power of two for the tree reduction, at most 256 threads). */
 export function checkMatVecTiling(t: MatVecTiling): MatVecTiling {
-  const { threadsPerRow, rowsPerThread, groups } = t;
+  const { threadsPerRow, rowsPerThread, groups, stagedX = false } = t;
   const ok = (n: number) => Number.isInteger(n) && n >= 1;
   if (!ok(threadsPerRow) || (threadsPerRow & (threadsPerRow - 1)) !== 0 || !ok(rowsPerThread) || !ok(groups) || threadsPerRow * groups > 256)
     throw new EngineError('bad-argument', `matvec tiling: threadsPerRow must be a power of two, all ≥ 1 and at most 256 threads, got ${JSON.stringify(t)}`);
-  return { threadsPerRow, rowsPerThread, groups };
+  if (stagedX && stagedChunkUnits(t, 'q4_0', WORKGROUP_BYTES, threadsPerRow) === 0)
+    throw new EngineError('bad-argument', `matvec tiling: with x staged, rowsPerThread × threads must leave room for x in ${WORKGROUP_BYTES} bytes of workgroup memory, got ${JSON.stringify(t)}`);
+  return { threadsPerRow, rowsPerThread, groups, stagedX };
 }
 
 /** Sets the tiling of one format, or of both. */
@@ -180,7 +207,7 @@ abstract class QuantizedProgram implements WebGpuProgram {
     this.outputShape = outputShape;
     this.workgroupSize = [threadsPerRow * groups, 1, 1];
     this.dispatch = [Math.ceil(outputShape[1] / (rowsPerThread * groups)), tokenTiles, 1];
-    this.shaderKey = `${key}_${format}_${threadsPerRow}_${rowsPerThread}_${groups}_${fusionKey(fusion)}`;
+    this.shaderKey = `${key}_${format}_${threadsPerRow}_${rowsPerThread}_${groups}${tiling.stagedX ? '_staged' : ''}_${fusionKey(fusion)}`;
     const extra = extraInputs(fusion);
     this.variableNames = ['x', 'words', 'scales', ...extra];
     this.variableComponents = [fusion.prologue === 'none' ? 4 : 1, 4, 1, ...extra.map(() => 1)];
@@ -193,16 +220,57 @@ class QuantizedMatVecProgram extends QuantizedProgram {
   // Flat: the backend folds a grid over 65535 workgroups into 2-D, which FLAT_WORKGROUP undoes.
   dispatchLayout = { x: [0, 1] };
 
-  constructor(format: QuantFormat, rows: number, tiling: MatVecTiling, fusion: Fusion) {
-    super(format, tiling, fusion, [1, rows], 1, 'quantMatVec');
+  /** Units of x per staged chunk (0: x read from global memory). */
+  private readonly chunkUnits: number;
+
+  constructor(format: QuantFormat, rows: number, unitsPerRow: number, tiling: MatVecTiling, fusion: Fusion, workgroupBytes: number) {
+    const chunkUnits = tiling.stagedX ? stagedChunkUnits(tiling, format, workgroupBytes, unitsPerRow) : 0;
+    super(format, tiling, fusion, [1, rows], 1, `quantMatVec${chunkUnits || ''}`);
+    this.chunkUnits = chunkUnits;
+  }
+
+  /** The threads of a group stride over their rows' units, reading x from global memory. */
+  private directLoop(perRow: string[], loadX4: (q: string) => string): string {
+    const { threadsPerRow: G } = this.tiling;
+    const xVec4s = UNIT_WEIGHTS[this.format] / 4;
+    return `for (var u = lane; u < uniforms.unitsPerRow; u += ${G}) {
+          ${Array.from({ length: xVec4s }, (_, k) => `let x${k} = ${loadX4(`u * ${xVec4s} + ${k}`)};`).join(' ')}
+          ${perRow.join('\n')}
+        }`;
+  }
+
+  /**
+   * Chunk by chunk: the workgroup copies x into workgroup memory (consecutive threads, consecutive
+   * vec4s), then the groups stride over the chunk's units as in directLoop. A thread reads its
+   * unit's vec4s from 8 · 16 = 128 bytes apart in q4_0, every lane from the same banks; storing
+   * vec4 p at p XOR ((p / 8) mod 8) puts the eight lanes of a 128-bit access on distinct banks.
+   */
+  private stagedLoop(perRow: string[], loadX4: (q: string) => string): string {
+    const { threadsPerRow: G, groups } = this.tiling;
+    const xVec4s = UNIT_WEIGHTS[this.format] / 4;
+    const { chunkUnits } = this;
+    const at = (p: string) => `xs[(${p}) ^ (((${p}) >> 3) & 7)]`;
+    return `for (var c0 = 0; c0 < uniforms.unitsPerRow; c0 += ${chunkUnits}) {
+          let units = min(${chunkUnits}, uniforms.unitsPerRow - c0);
+          workgroupBarrier(); // the previous chunk's readers are done
+          for (var p = i32(localIndex); p < units * ${xVec4s}; p += ${G * groups}) {
+            ${at('p')} = ${loadX4(`c0 * ${xVec4s} + p`)};
+          }
+          workgroupBarrier();
+          for (var uLocal = lane; uLocal < units; uLocal += ${G}) {
+            let u = c0 + uLocal;
+            ${Array.from({ length: xVec4s }, (_, k) => `let x${k} = ${at(`uLocal * ${xVec4s} + ${k}`)};`).join(' ')}
+            ${perRow.join('\n')}
+          }
+        }`;
   }
 
   getUserCode(): string {
     const { threadsPerRow: G, rowsPerThread: R, groups } = this.tiling;
     const threads = G * groups;
-    const xVec4s = UNIT_WEIGHTS[this.format] / 4;
     const { prologue } = this.fusion;
-    const loadX = (k: number) => (prologue === 'none' ? `x[u * ${xVec4s} + ${k}]` : `loadX(0, u * ${UNIT_WEIGHTS[this.format]} + ${4 * k}, invRms)`);
+    // x's vec4 number q (WGSL), through the prologue if there is one.
+    const loadX4 = (q: string) => (prologue === 'none' ? `x[${q}]` : `loadX(0, 4 * (${q}), invRms)`);
     // Every thread sums its share of x², then reads all the shares (one barrier, no tree).
     const rms =
       prologue === 'rmsNorm'
@@ -228,6 +296,7 @@ class QuantizedMatVecProgram extends QuantizedProgram {
     return `
       var<workgroup> partial : array<array<f32, ${threads}>, ${R}>;
       ${prologue === 'rmsNorm' ? `var<workgroup> sumSquares : array<f32, ${threads}>;` : ''}
+      ${this.chunkUnits ? `var<workgroup> xs : array<vec4<f32>, ${this.chunkUnits * (UNIT_WEIGHTS[this.format] / 4)}>;` : ''}
       ${loadXFunction(this.fusion)}
       fn main(index : i32) {
         let lane = i32(localIndex) % ${G};
@@ -235,10 +304,7 @@ class QuantizedMatVecProgram extends QuantizedProgram {
         let row0 = (${FLAT_WORKGROUP} * ${groups} + group) * ${R};
         ${rms}
         var acc : array<f32, ${R}>;
-        for (var u = lane; u < uniforms.unitsPerRow; u += ${G}) {
-          ${Array.from({ length: xVec4s }, (_, k) => `let x${k} = ${loadX(k)};`).join(' ')}
-          ${perRow.join('\n')}
-        }
+        ${this.chunkUnits ? this.stagedLoop(perRow, loadX4) : this.directLoop(perRow, loadX4)}
         for (var r = 0; r < ${R}; r++) { partial[r][localIndex] = acc[r]; }
         for (var stride = ${G >> 1}; stride > 0; stride >>= 1) {
           workgroupBarrier();
@@ -342,6 +408,12 @@ class QuantizedMatMulProgram extends QuantizedProgram {
   }
 }
 
+/** The device's workgroup memory (TF.js asks for the adapter's maximum), else WebGPU's default. */
+function workgroupStorageBytes(backend: WebGpuBackendLike): number {
+  const limits = (backend as { device?: { limits?: { maxComputeWorkgroupStorageSize?: number } } }).device?.limits;
+  return limits?.maxComputeWorkgroupStorageSize ?? WORKGROUP_BYTES;
+}
+
 /** The WGSL kernel (registered by ../quantized-matmul.ts, which checks its inputs and fills in the defaults first). */
 export function quantizedMatMulWebGpu(backend: WebGpuBackendLike, inputs: Record<string, tf.TensorInfo>, attrs: Required<QuantizedMatMulAttrs>): tf.TensorInfo {
   const { format, rows, cols, prologue, inFeatures, eps, residual } = attrs;
@@ -349,11 +421,14 @@ export function quantizedMatMulWebGpu(backend: WebGpuBackendLike, inputs: Record
   const tokens = inputs.x.shape[0];
   const blocksPerRow = cols / BLOCK;
   // One entry per scalar field: a 3-element entry would be laid out as a vec3 (16-byte aligned).
+  const unitsPerRow = blocksPerRow * UNITS_PER_BLOCK[format];
   const uniforms = [
-    ...[rows, blocksPerRow, blocksPerRow * UNITS_PER_BLOCK[format], inFeatures].map((v) => ({ type: 'int32' as const, data: [v] })),
+    ...[rows, blocksPerRow, unitsPerRow, inFeatures].map((v) => ({ type: 'int32' as const, data: [v] })),
     { type: 'float32' as const, data: [eps] },
   ];
   const program =
-    tokens === 1 ? new QuantizedMatVecProgram(format, rows, matVecTilings[format], fusion) : new QuantizedMatMulProgram(format, tokens, rows, fusion);
+    tokens === 1
+      ? new QuantizedMatVecProgram(format, rows, unitsPerRow, matVecTilings[format], fusion, workgroupStorageBytes(backend))
+      : new QuantizedMatMulProgram(format, tokens, rows, fusion);
   return backend.runWebGPUProgram(program, program.variableNames.map((n) => inputs[n]), 'float32', uniforms);
 }
