@@ -6,21 +6,24 @@ import { atPosition, POSITION } from './position.ts';
 import type { WebGpuBackendLike } from './program.ts';
 
 /** Threads per workgroup, and the positions scored per step. */
-const THREADS = 64;
-/** Output elements per thread: head sizes up to THREADS · PER_THREAD. */
-const PER_THREAD = 4;
-export const MAX_WEBGPU_HEAD_SIZE = THREADS * PER_THREAD;
+const THREADS = 256;
+/** Each thread adds up one element of the output: head sizes up to THREADS. */
+export const MAX_WEBGPU_HEAD_SIZE = THREADS;
 /**
- * Positions whose values a thread loads before adding them up. The sums keep their order (the
- * result is unchanged); the loads, independent of each other, are in flight together instead
- * of one after another, which bounded a decode step's attention by memory latency.
+ * Positions whose values a thread loads before adding them up. The sums keep their order; the
+ * loads, independent of each other, are in flight together instead of one after another, which
+ * bounded a decode step's attention by memory latency.
  */
 const UNROLL = 8;
 
 /**
  * One workgroup per (token, query head). The keys are taken THREADS positions at a time, one per
- * thread (its dot product in llama2.c's order, its keys loaded four at a time), with an online softmax (Milakov & Gimelshein
- * 2018): a running maximum and sum, the output accumulators rescaled when the maximum grows.
+ * thread (its dot product in llama2.c's order, its keys loaded four at a time), with an online
+ * softmax (Milakov & Gimelshein 2018): a running maximum and sum, the output accumulators
+ * rescaled when the maximum grows. For the values, the threads form THREADS / hs groups of hs,
+ * one output element per thread; each group adds up its own contiguous share of the chunk's
+ * positions, and the groups' sums are added in order at the end. A decode step's attention is
+ * bound by the latency of these walks over positions, which the wide chunk and the shares cut.
  * Positions a query may not see (causal mask) weigh zero. Every workgroup walks the positions
  * of the last query, a bound the same for all (barriers need uniform control flow).
  */
@@ -40,9 +43,12 @@ const code = `
     let kvAt = (row % heads) / (heads / uniforms.kvHeads) * uniforms.capacity * hs;
     let qAt = row * hs;
     let scale = sqrt(f32(hs));
+    let groups = ${THREADS} / hs;
+    let group = lid / hs;
+    let i = lid % hs;
     var runningMax = -3.0e38;
     var runningSum = 0.0;
-    var acc : array<f32, ${PER_THREAD}>;
+    var acc = 0.0;
     let positions = start + uniforms.tokens;
     for (var chunk = 0; chunk < positions; chunk += ${THREADS}) {
       let s = chunk + lid;
@@ -50,12 +56,12 @@ const code = `
       if (s < seen) {
         var dot = 0.0;
         let kAt = kvAt + s * hs;
-        var i = 0;
-        for (; i + 4 <= hs; i += 4) {
-          let k0 = keys[kAt + i]; let k1 = keys[kAt + i + 1]; let k2 = keys[kAt + i + 2]; let k3 = keys[kAt + i + 3];
-          dot += q[qAt + i] * k0; dot += q[qAt + i + 1] * k1; dot += q[qAt + i + 2] * k2; dot += q[qAt + i + 3] * k3;
+        var d = 0;
+        for (; d + 4 <= hs; d += 4) {
+          let k0 = keys[kAt + d]; let k1 = keys[kAt + d + 1]; let k2 = keys[kAt + d + 2]; let k3 = keys[kAt + d + 3];
+          dot += q[qAt + d] * k0; dot += q[qAt + d + 1] * k1; dot += q[qAt + d + 2] * k2; dot += q[qAt + d + 3] * k3;
         }
-        for (; i < hs; i++) { dot += q[qAt + i] * keys[kAt + i]; }
+        for (; d < hs; d++) { dot += q[qAt + d] * keys[kAt + d]; }
         score = dot / scale;
       }
       scratch[lid] = score;
@@ -71,27 +77,27 @@ const code = `
       runningSum = runningSum * rescale + scratch[0];
       runningMax = newMax;
       let n = min(${THREADS}, seen - chunk);
-      for (var j = 0; j < ${PER_THREAD}; j++) {
-        let i = lid + j * ${THREADS};
-        if (i < hs) {
-          var a = acc[j] * rescale;
-          var p = 0;
-          for (; p + ${UNROLL} <= n; p += ${UNROLL}) {
-            let at = kvAt + (chunk + p) * hs + i;
-            ${Array.from({ length: UNROLL }, (_, u) => `let v${u} = values[at + ${u} * hs];`).join(' ')}
-            ${Array.from({ length: UNROLL }, (_, u) => `a += weights[p + ${u}] * v${u};`).join(' ')}
-          }
-          for (; p < n; p++) { a += weights[p] * values[kvAt + (chunk + p) * hs + i]; }
-          acc[j] = a;
+      let share = (n + groups - 1) / groups;
+      if (group < groups) {
+        var a = acc * rescale;
+        let last = min((group + 1) * share, n);
+        var p = group * share;
+        for (; p + ${UNROLL} <= last; p += ${UNROLL}) {
+          let at = kvAt + (chunk + p) * hs + i;
+          ${Array.from({ length: UNROLL }, (_, u) => `let v${u} = values[at + ${u} * hs];`).join(' ')}
+          ${Array.from({ length: UNROLL }, (_, u) => `a += weights[p + ${u}] * v${u};`).join(' ')}
         }
+        for (; p < last; p++) { a += weights[p] * values[kvAt + (chunk + p) * hs + i]; }
+        acc = a;
       }
       workgroupBarrier();
     }
-    if (workgroup < rows) {
-      for (var j = 0; j < ${PER_THREAD}; j++) {
-        let i = lid + j * ${THREADS};
-        if (i < hs) { result[qAt + i] = acc[j] / runningSum; }
-      }
+    scratch[lid] = acc;
+    workgroupBarrier();
+    if (workgroup < rows && lid < hs) {
+      var total = 0.0;
+      for (var g = 0; g < groups; g++) { total += scratch[g * hs + lid]; }
+      result[qAt + lid] = total / runningSum;
     }
   }`;
 
