@@ -25,6 +25,7 @@ import { DEFAULT_STORIES, MAX_STORIES, SAMPLE_PROMPT, SAMPLE_STEPS, fetchValidat
 import { costRows, costSeries, parseCount, variantLabel, variantsToCompare, type CostAxis, type CostMetric } from './attention/variants.ts';
 import { messageOf } from '../../src/engine/errors.ts';
 import { CountInput } from './form/CountInput.tsx';
+import './widget.css';
 import './attention/attention.css';
 
 const LOADED = 'loaded';
@@ -156,7 +157,7 @@ export default function AttentionVariants() {
   const families = [...new Set(PRESETS.map((p) => p.family))];
 
   return (
-    <section class="attn" aria-label="Attention variants explorer" data-testid="attn">
+    <section class="widget attn" aria-label="Attention variants explorer" data-testid="attn">
       <div class="attn-row">
         <label for={`${id}-model`}>Model</label>
         <select id={`${id}-model`} data-testid="attn-model" value={modelId} onChange={(e) => chooseModel(e.currentTarget.value)}>

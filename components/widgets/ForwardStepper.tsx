@@ -22,6 +22,7 @@ import { STEP_INFO, stepLabel } from './stepper/steps.ts';
 import { formatValue, topTokens, valuesAttribute, vectorStats } from './stepper/values.ts';
 import { messageOf } from '../../src/engine/errors.ts';
 import { PromptField } from './form/PromptField.tsx';
+import './widget.css';
 import './stepper/stepper.css';
 
 const DEFAULT_PROMPT = 'Once upon a time';
@@ -138,7 +139,7 @@ export default function ForwardStepper() {
 
   return (
     <section
-      class="stepper"
+      class="widget stepper"
       aria-label="Forward pass stepper"
       tabIndex={0}
       onKeyDown={onKeyDown}
@@ -147,7 +148,7 @@ export default function ForwardStepper() {
       data-prompt={tracePrompt ?? undefined}
       data-position={trace ? String(trace.position) : undefined}
     >
-      <p class="stepper-status" role="status" data-testid="stepper-status" data-state={status.state}>
+      <p class="widget-status stepper-status" role="status" data-testid="stepper-status" data-state={status.state}>
         {engineStatusLine(status, busy ? 'Running the forward pass' : null)}
       </p>
 

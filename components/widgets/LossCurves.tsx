@@ -14,6 +14,7 @@ import { formatTokens } from './training/loss-plot.ts';
 import { formatLoss } from './training/run-summary.ts';
 import { describeRun, fetchTrainingLog, TRAINING_LOG_PATH } from './training/training-log.ts';
 import { messageOf } from '../../src/engine/errors.ts';
+import './widget.css';
 import './training/training.css';
 
 type Load = { state: 'loading' } | { state: 'error'; message: string } | { state: 'ready'; log: TrainingLog };
@@ -100,7 +101,7 @@ export default function LossCurves() {
 
   // One tree in every state: the chart boxes stay mounted, so their width is known when the log arrives.
   return (
-    <section class="loss-curves tr-box" data-testid="loss-curves" data-state={state} aria-labelledby={`${id}-title`}>
+    <section class="widget widget-plain loss-curves tr-box" data-testid="loss-curves" data-state={state} aria-labelledby={`${id}-title`}>
       <figure class="tr-figure">
         <figcaption>
           <strong id={`${id}-title`} class="tr-title">

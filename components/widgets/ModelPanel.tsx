@@ -15,6 +15,7 @@ import { isGgufBlob } from '../../src/engine/gguf/magic.ts';
 import { useEngine } from '../../src/client/use-engine.ts';
 import { sortDropped, type FilePair } from './model-panel/pick-files.ts';
 import { messageOf } from '../../src/engine/errors.ts';
+import './widget.css';
 import './model-panel/model-panel.css';
 
 const EMBEDDED = 'embedded';
@@ -121,7 +122,7 @@ export default function ModelPanel() {
   const progress = status.progress;
 
   return (
-    <section class="model-panel" aria-labelledby={`${id}-heading`} data-testid="model-panel">
+    <section class="widget model-panel" aria-labelledby={`${id}-heading`} data-testid="model-panel">
       <h2 id={`${id}-heading`}>The model in this page</h2>
       <p class="model-status" role="status" aria-live="polite" data-testid="model-status" data-state={status.state}>
         {statusLine(status)}

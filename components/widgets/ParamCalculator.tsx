@@ -20,6 +20,7 @@ import {
 } from './calculator/model.ts';
 import type { WeightFormat } from '../../src/engine/params.ts';
 import { CountInput } from './form/CountInput.tsx';
+import './widget.css';
 import './calculator/calculator.css';
 
 const DEFAULT_PRESET = 'llama2-7b';
@@ -50,7 +51,7 @@ export default function ParamCalculator() {
   const families = [...new Set(PRESETS.map((p) => p.family))];
 
   return (
-    <section class="calc" aria-label="Parameter calculator" data-testid="calc">
+    <section class="widget calc" aria-label="Parameter calculator" data-testid="calc">
       <div class="calc-preset">
         <label for={`${id}-preset`}>Model</label>
         <select id={`${id}-preset`} data-testid="calc-preset" value={presetId} onChange={(e) => choosePreset(e.currentTarget.value)}>

@@ -16,6 +16,7 @@ import { GENERATION_DEFAULTS } from '../../src/engine/generation-defaults.ts';
 import { useEngine } from '../../src/client/use-engine.ts';
 import { BANDS, bandOf, readablePiece, visibleText } from './playground/tokens.ts';
 import { messageOf } from '../../src/engine/errors.ts';
+import './widget.css';
 import './playground/playground.css';
 
 type RunState = 'idle' | 'running' | 'done' | 'error';
@@ -263,7 +264,7 @@ export default function Playground() {
   }
 
   return (
-    <section class="playground" aria-labelledby={`${id}-heading`} data-testid="playground" data-state={state}>
+    <section class="widget widget-plain playground" aria-labelledby={`${id}-heading`} data-testid="playground" data-state={state}>
       <h2 id={`${id}-heading`}>Playground</h2>
       <form
         ref={formRef}

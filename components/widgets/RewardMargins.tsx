@@ -10,6 +10,7 @@ import { DELTA_RANGE, lossChartOptions } from './reward/charts.ts';
 import { marginVariants } from './reward/paper-margins.ts';
 import { asImage, chartColours, loadPlot, useChartFrame } from './plot.ts';
 import { messageOf } from '../../src/engine/errors.ts';
+import './widget.css';
 import './reward/reward.css';
 
 const fmt = (x: number) => x.toFixed(3);
@@ -47,7 +48,7 @@ export default function RewardMargins() {
   }, [width, delta, shown, theme]);
 
   return (
-    <section class="reward-widget" aria-label="Ranking loss with margins" data-testid="reward-margins">
+    <section class="widget widget-plain" aria-label="Ranking loss with margins" data-testid="reward-margins">
       <div class="rw-controls">
         <div class="rw-slider">
           <label for={`${id}-delta`}>

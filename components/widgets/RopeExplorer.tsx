@@ -17,6 +17,7 @@ import { CURVE_CONTEXTS, distanceView, formatDifference, formatScore, ropeView, 
 import { showPiece } from './stepper/TokenStrip.tsx';
 import { messageOf } from '../../src/engine/errors.ts';
 import { PromptField } from './form/PromptField.tsx';
+import './widget.css';
 import './rope/rope.css';
 
 const DEFAULT_PROMPT = 'Once upon a time, there was a little dog named Max. Max liked to run in the park.';
@@ -93,7 +94,7 @@ export default function RopeExplorer() {
 
   return (
     <section
-      class="rope"
+      class="widget rope"
       aria-label="Rotary embedding explorer"
       data-testid="rope-explorer"
       data-busy={busy ? 'true' : 'false'}
@@ -106,7 +107,7 @@ export default function RopeExplorer() {
       data-n={sel ? String(sel.n) : undefined}
       data-shift={sel ? String(sel.shift) : undefined}
     >
-      <p class="rope-status" role="status" data-testid="rope-status" data-state={status.state}>
+      <p class="widget-status rope-status" role="status" data-testid="rope-status" data-state={status.state}>
         {engineStatusLine(status, busy ? 'Running your prompt through the model to collect its queries and keys' : null)}
       </p>
 

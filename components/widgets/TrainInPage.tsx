@@ -20,6 +20,7 @@ import { formatLoss, summarizeRun } from './training/run-summary.ts';
 import { fetchTrainingLog } from './training/training-log.ts';
 import { messageOf } from '../../src/engine/errors.ts';
 import { CountInput } from './form/CountInput.tsx';
+import './widget.css';
 import './training/training.css';
 
 type RunState = 'idle' | 'preparing' | 'running' | 'paused' | 'done' | 'error';
@@ -248,7 +249,7 @@ export default function TrainInPage() {
   const vocabDiffers = run && recorded && run.config.vocabSize !== recorded.config.vocabSize;
 
   return (
-    <section class="train-in-page tr-box" data-testid="train-in-page" data-state={state} aria-labelledby={`${id}-heading`}>
+    <section class="widget widget-plain train-in-page tr-box" data-testid="train-in-page" data-state={state} aria-labelledby={`${id}-heading`}>
       <h4 id={`${id}-heading`} class="tr-title">
         Train a tiny Llama 2 in this page
       </h4>

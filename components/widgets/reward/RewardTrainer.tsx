@@ -19,6 +19,7 @@ import { table8Rows, trainingVariants } from './paper-margins.ts';
 import { asImage, chartColours, loadPlot, useChartFrame } from '../plot.ts';
 import { messageOf } from '../../../src/engine/errors.ts';
 import { CountInput } from '../form/CountInput.tsx';
+import '../widget.css';
 import './reward.css';
 
 export const STORIES_PATH = 'data/tinystories-valid-240.txt';
@@ -181,7 +182,7 @@ export default function RewardTrainer() {
   const trainLabel = canResume ? 'Resume' : phase === 'done' && runVariant === variantId ? 'Train more' : 'Train';
 
   return (
-    <section class="reward-widget" aria-label="Train a reward model" data-testid="reward-trainer" data-hydrated={hydrated ? 'true' : 'false'} data-phase={phase} data-step={String(step)}>
+    <section class="widget widget-plain" aria-label="Train a reward model" data-testid="reward-trainer" data-hydrated={hydrated ? 'true' : 'false'} data-phase={phase} data-step={String(step)}>
       <p class="rw-status" role="status" data-testid="rt-engine">
         {engineLine(status)}
       </p>
