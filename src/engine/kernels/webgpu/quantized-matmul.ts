@@ -241,9 +241,9 @@ class QuantizedMatVecProgram extends QuantizedProgram {
 
   /**
    * Chunk by chunk: the workgroup copies x into workgroup memory (consecutive threads, consecutive
-   * vec4s), then the groups stride over the chunk's units as in directLoop. A thread reads its
-   * unit's vec4s from 8 · 16 = 128 bytes apart in q4_0, every lane from the same banks; storing
-   * vec4 p at p XOR ((p / 8) mod 8) puts the eight lanes of a 128-bit access on distinct banks.
+   * vec4s), then the groups stride over the chunk's units as in directLoop. Neighbouring lanes
+   * read vec4s 128 bytes apart in q4_0 (64 in q8_0), on the same banks; storing vec4 p at
+   * p XOR ((p / 8) mod 8) puts the eight lanes of a 128-bit access on distinct banks in both.
    */
   private stagedLoop(perRow: string[], loadX4: (q: string) => string): string {
     const { threadsPerRow: G, groups } = this.tiling;
