@@ -196,6 +196,15 @@ export async function openSession(mode: GpuMode): Promise<Session> {
 /** The site path of a chapter page (URL /chapters/<slug>/), with an optional query ('?backend=wasm'). */
 export const chapterPath = (slug: string, query = ''): string => `chapters/${slug}/${query}`;
 
+/** Chapter 12 has the model panel and the playground; wasm is the fast backend without a GPU. */
+export const MODEL_PAGE_WASM = chapterPath('run-the-model', '?backend=wasm');
+
+/** A short greedy run for the tests that only need the page's tokens to match Node's. */
+export const SHORT_GREEDY = { prompt: 'Once upon a time', tokens: 12 } as const;
+
+/** A numeric data attribute of an element (the widgets publish their exact figures this way). */
+export const numberAttr = async (el: Locator, name = 'data-value'): Promise<number> => Number(await el.getAttribute(name));
+
 /** Does the built site have this page (dist/<path>/index.html)? */
 export function built(path: string): boolean {
   try {

@@ -3,7 +3,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import {
-  chapterPath,
   embeddedBytes,
   greedyInNode,
   modelError,
@@ -13,12 +12,12 @@ import {
   waitForModel,
   type GreedyRun,
   type Session,
+  MODEL_PAGE_WASM,
+  SHORT_GREEDY,
 } from './harness.ts';
 
-const PROMPT = 'Once upon a time';
-const NEW_TOKENS = 12;
-/** Chapter 12 has the model panel and the playground; wasm is the fast backend without a GPU. */
-const PAGE = `${chapterPath('run-the-model')}?backend=wasm`;
+const { prompt: PROMPT, tokens: NEW_TOKENS } = SHORT_GREEDY;
+const PAGE = MODEL_PAGE_WASM;
 
 let expected: GreedyRun;
 let s: Session;

@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  chapterPath,
   embeddedBytes,
   formatViolations,
   greedyOf,
@@ -19,13 +18,13 @@ import {
   waitForModel,
   type GreedyRun,
   type Session,
+  MODEL_PAGE_WASM,
+  SHORT_GREEDY,
 } from './harness.ts';
 
-const PROMPT = 'Once upon a time';
-const NEW_TOKENS = 12;
+const { prompt: PROMPT, tokens: NEW_TOKENS } = SHORT_GREEDY;
 const FILE = 'embedded.q8_0.gguf';
-/** Chapter 12 has the model panel and the playground; wasm is the fast backend without a GPU. */
-const PAGE = `${chapterPath('run-the-model')}?backend=wasm`;
+const PAGE = MODEL_PAGE_WASM;
 
 let dir: string;
 let expected: GreedyRun & { weightFormat: string };

@@ -5,7 +5,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Locator } from 'playwright-core';
 import { marginVariants } from '../../components/widgets/reward/paper-margins.ts';
 import { splitStories } from '../../src/engine/evaluate.ts';
 import { buildPairs } from '../../src/train/reward/pairs.ts';
@@ -13,7 +12,7 @@ import { rankingLoss, rankingLossSlope } from '../../src/train/reward/ranking-lo
 import type { Evaluation } from '../../src/train/reward/reward-run.ts';
 import { RATINGS } from '../../src/train/reward/ratings.ts';
 import { DEFAULT_HEAD_OPTIONS } from '../../src/train/reward/scalar-head.ts';
-import { chapterPath, formatViolations, horizontalOverflow, ROOT, runAxe, screenshot, serious, useTheme, embeddedLlama, openSession, type Session } from './harness.ts';
+import { chapterPath, formatViolations, horizontalOverflow, ROOT, runAxe, screenshot, serious, useTheme, embeddedLlama, openSession, type Session, numberAttr } from './harness.ts';
 
 const SLUG = 'reward-modelling';
 /** Two of the page's 25-step chunks: a few seconds of head training after the encoding. */
@@ -53,7 +52,6 @@ afterAll(async () => {
   await s?.close();
 });
 
-const numberAttr = async (l: Locator, name = 'data-value') => Number(await l.getAttribute(name));
 
 describe('chapter 9 widgets (wasm)', () => {
   it('the margin explorer shows the ranking loss and slope of every rating at the slider’s Δ', async () => {

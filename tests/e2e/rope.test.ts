@@ -7,7 +7,7 @@ import type { Locator } from 'playwright-core';
 import { distanceView, formatScore, pairsToShow, ropeView, type Selection } from '../../components/widgets/rope/view.ts';
 import { norm, wrappedAngle } from '../../src/explorers/rope/geometry.ts';
 import type { RopeQk } from '../../src/explorers/rope/qk.ts';
-import { chapterPath, embeddedLlama, openSession, setValue, type Session } from './harness.ts';
+import { chapterPath, embeddedLlama, openSession, setValue, type Session, numberAttr } from './harness.ts';
 
 const PROMPT = 'The little cat saw a big red ball. She ran to get it and';
 
@@ -44,7 +44,6 @@ function scoreTolerance(q: ArrayLike<number>, k: ArrayLike<number>): number {
   return (eq * norm(k) + norm(q) * ek + eq * ek) / Math.sqrt(d);
 }
 
-const numberAttr = async (el: Locator, name: string) => Number(await el.getAttribute(name));
 
 /** Scores past the context outside [min − margin, max + margin]. */
 function countOutside(curve: Float64Array, seqLen: number, min: number, max: number, margin: number): number {
