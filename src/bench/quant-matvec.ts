@@ -58,7 +58,7 @@ export interface MatVecFigures extends MatVecShape {
   quantizedGpu?: Timing;
   float32Wall: Timing;
   float32Gpu?: Timing;
-  /** A kernel that only reads the packed words (webgpu with timestamps): this path's ceiling. */
+  /** A kernel that only reads the packed words (webgpu with timestamps): what reading alone reaches. */
   streamGpu?: Timing;
 }
 

@@ -1,8 +1,8 @@
 /**
  * The read bandwidth a WGSL kernel reaches on this device through TF.js and WebGPU: a kernel
  * that only streams a buffer (16-byte loads, each thread striding over the whole grid, one XOR
- * per load). It is the quantized matvec's ceiling on this path, measured on the same bytes, as
- * opposed to the card's nominal bandwidth or a copy made by a stock TF.js kernel.
+ * per load), timed on the same bytes as the quantized matvec: a reference for what reading alone
+ * reaches on this path, beside the card's nominal bandwidth and a stock TF.js copy.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { WebGpuBackendLike, WebGpuProgram } from '../engine/kernels/webgpu/program.ts';

@@ -62,20 +62,29 @@ let matVecTilings: Record<QuantFormat, MatVecTiling> = { ...DEFAULT_TILINGS };
 const WORKGROUP_BYTES = 16384;
 
 /**
- * Units of staged x per chunk for rows of `unitsPerRow` units: the rows split into as few chunks
- * as the workgroup memory holds beside the partial sums (rows × threads) and RMSNorm's shares
- * (threads), of equal size rounded up to whole rounds of the group's threads (every thread reads
- * as many units) and to whole groups of eight vec4s (the swizzle). 0 when not one round fits.
+ * A round of staged units: a multiple of the group's threads (every thread reads as many units of
+ * a chunk) and of eight vec4s (the swizzle). threadsPerRow is a power of two and a unit is 8
+ * (q4_0) or 4 (q8_0) vec4s, so the larger of threadsPerRow and 8 / vec4s-per-unit is one.
  */
-function stagedChunkUnits({ threadsPerRow, rowsPerThread, groups }: MatVecTiling, format: QuantFormat, workgroupBytes: number, unitsPerRow: number): number {
+const stagedRound = (tiling: MatVecTiling, format: QuantFormat) => Math.max(tiling.threadsPerRow, 32 / UNIT_WEIGHTS[format]);
+
+/**
+ * Units of staged x, in whole rounds, that the workgroup memory holds beside the partial sums
+ * (rows × threads) and RMSNorm's shares (threads); 0 when not one round fits.
+ */
+function stagedUnitsThatFit(tiling: MatVecTiling, format: QuantFormat, workgroupBytes: number): number {
+  const { threadsPerRow, rowsPerThread, groups } = tiling;
   const free = workgroupBytes - 4 * threadsPerRow * groups * (rowsPerThread + 1);
-  const xVec4s = UNIT_WEIGHTS[format] / 4;
-  // threadsPerRow is a power of two and 8 / xVec4s is 1 or 2: the larger is a multiple of both.
-  const round = Math.max(threadsPerRow, 8 / xVec4s);
-  const roundUp = (n: number) => Math.ceil(n / round) * round;
-  const fits = Math.floor(free / (16 * xVec4s) / round) * round;
-  if (fits <= 0) return 0;
-  return Math.min(fits, roundUp(unitsPerRow / Math.ceil(unitsPerRow / fits)));
+  const round = stagedRound(tiling, format);
+  return Math.max(0, Math.floor(free / (4 * UNIT_WEIGHTS[format]) / round) * round);
+}
+
+/** Units per staged chunk for rows of `unitsPerRow` units: as few chunks as fit, of equal size in whole rounds. */
+function stagedChunkUnits(tiling: MatVecTiling, format: QuantFormat, workgroupBytes: number, unitsPerRow: number): number {
+  const fits = stagedUnitsThatFit(tiling, format, workgroupBytes);
+  if (fits === 0) return 0;
+  const round = stagedRound(tiling, format);
+  return Math.min(fits, Math.ceil(unitsPerRow / Math.ceil(unitsPerRow / fits) / round) * round);
 }
 
 /** Checks a tiling (threadsPerRow a power of two for the tree reduction, at most 256 threads). */
@@ -84,7 +93,7 @@ export function checkMatVecTiling(t: MatVecTiling): MatVecTiling {
   const ok = (n: number) => Number.isInteger(n) && n >= 1;
   if (!ok(threadsPerRow) || (threadsPerRow & (threadsPerRow - 1)) !== 0 || !ok(rowsPerThread) || !ok(groups) || threadsPerRow * groups > 256)
     throw new EngineError('bad-argument', `matvec tiling: threadsPerRow must be a power of two, all ≥ 1 and at most 256 threads, got ${JSON.stringify(t)}`);
-  if (stagedX && stagedChunkUnits(t, 'q4_0', WORKGROUP_BYTES, threadsPerRow) === 0)
+  if (stagedX && stagedUnitsThatFit(t, 'q4_0', WORKGROUP_BYTES) === 0)
     throw new EngineError('bad-argument', `matvec tiling: with x staged, rowsPerThread × threads must leave room for x in ${WORKGROUP_BYTES} bytes of workgroup memory, got ${JSON.stringify(t)}`);
   return { threadsPerRow, rowsPerThread, groups, stagedX };
 }
@@ -207,7 +216,7 @@ abstract class QuantizedProgram implements WebGpuProgram {
     this.outputShape = outputShape;
     this.workgroupSize = [threadsPerRow * groups, 1, 1];
     this.dispatch = [Math.ceil(outputShape[1] / (rowsPerThread * groups)), tokenTiles, 1];
-    this.shaderKey = `${key}_${format}_${threadsPerRow}_${rowsPerThread}_${groups}${tiling.stagedX ? '_staged' : ''}_${fusionKey(fusion)}`;
+    this.shaderKey = `${key}_${format}_${threadsPerRow}_${rowsPerThread}_${groups}_${fusionKey(fusion)}`;
     const extra = extraInputs(fusion);
     this.variableNames = ['x', 'words', 'scales', ...extra];
     this.variableComponents = [fusion.prologue === 'none' ? 4 : 1, 4, 1, ...extra.map(() => 1)];
@@ -225,6 +234,7 @@ class QuantizedMatVecProgram extends QuantizedProgram {
 
   constructor(format: QuantFormat, rows: number, unitsPerRow: number, tiling: MatVecTiling, fusion: Fusion, workgroupBytes: number) {
     const chunkUnits = tiling.stagedX ? stagedChunkUnits(tiling, format, workgroupBytes, unitsPerRow) : 0;
+    // The chunk size names the staged forms (it is fixed in their WGSL).
     super(format, tiling, fusion, [1, rows], 1, `quantMatVec${chunkUnits || ''}`);
     this.chunkUnits = chunkUnits;
   }
