@@ -11,6 +11,7 @@ import { assertFits, formatBytes, planMemory, uniformTensors, type MemoryPlan } 
 import { LlamaModel } from '../engine/model.ts';
 import { createKVCache, type KVCache } from '../engine/kv-cache.ts';
 import { DecodeSteps } from '../engine/decode-steps.ts';
+import { argmax } from '../engine/sampling/sampler.ts';
 import { StepRecording } from '../engine/kernels/webgpu/step-recording.ts';
 import { presetById } from '../engine/presets.ts';
 import { LLAMA_NORM_EPS, LLAMA_ROPE_THETA, type LlamaConfig } from '../engine/config.ts';
@@ -79,10 +80,9 @@ export async function sevenBBench(argv: string[]): Promise<void> {
   for (const t of syntheticTensors(config, format)) builder.add(t);
   const weights = builder.finish();
   const model = new LlamaModel(config, weights);
-  // A decode step reads every device weight once, except a float token-embedding table of its
-  // own (one row of it); a packed embedding is in host memory and not counted by deviceBytes.
-  const e = weights.tokenEmbedding;
-  const readBytes = deviceBytes(weights) - (e.quantized || e.isTransposed ? 0 : e.tensor.size * 4);
+  // A decode step reads every device weight once, except a token-embedding table of its own
+  // (one row of it).
+  const readBytes = deviceBytes(weights) - weights.tokenEmbedding.ownBytes;
   const loadSeconds = (performance.now() - t0) / 1000;
   const backendBytes = tf.memory().numBytes;
 
@@ -105,13 +105,19 @@ export async function sevenBBench(argv: string[]): Promise<void> {
   const first = await argmaxOf(prefillLogits);
   const prefillSeconds = (performance.now() - p0) / 1000;
 
-  // Decode from the same prompt twice: every step through model.forward, then recorded once
-  // and replayed (decode-steps.ts; webgpu only), each on a cache of its own.
-  const plain = await decodeRun(model, cache, first, promptTokens, steps, false);
-  const replayCache = createKVCache(config);
-  await argmaxOf(model.forward(prompt, 0, replayCache));
-  const replayed = StepRecording.available() ? await decodeRun(model, replayCache, first, promptTokens, steps, true) : undefined;
-  replayCache.dispose();
+  // Decode from the same prompt: every step through model.forward; then (webgpu only) recorded
+  // once and replayed, and replayed with each step run ahead on the GPU's argmax
+  // (decode-steps.ts), each on a cache of its own.
+  const plain = await decodeRun(model, cache, first, promptTokens, steps, 'plain');
+  const onNewCache = async (mode: DecodeMode) => {
+    const own = createKVCache(config);
+    await argmaxOf(model.forward(prompt, 0, own));
+    const run = await decodeRun(model, own, first, promptTokens, steps, mode);
+    own.dispose();
+    return run;
+  };
+  const replayed = StepRecording.available() ? await onNewCache('replayed') : undefined;
+  const ahead = StepRecording.available() ? await onNewCache('run ahead') : undefined;
   const token = plain.token;
   const { stepMs, enqueueMs } = plain;
   const decodeMs = median(stepMs);
@@ -147,6 +153,13 @@ export async function sevenBBench(argv: string[]): Promise<void> {
       backToBackMs: replayed.backToBack,
       weightGBsWall: readGBs(readBytes, median(replayed.stepMs)),
     },
+    runAhead: ahead && {
+      msPerToken: median(ahead.stepMs),
+      tokensPerSecond: 1000 / median(ahead.stepMs),
+      sameTokens: ahead.tokens.join() === plain.tokens.join(),
+      ...ahead.runAhead,
+      weightGBsWall: readGBs(readBytes, median(ahead.stepMs)),
+    },
     kernels: kernelTable,
     prefillKernels,
     kernelMsPerToken: kernelMs,
@@ -173,12 +186,17 @@ function xorshiftTokens(vocab: number): () => number {
   };
 }
 
+/** How decodeRun runs its steps: model.forward, replays, or replays each run ahead of its read. */
+type DecodeMode = 'plain' | 'replayed' | 'run ahead';
+
 /**
- * Greedy decoding of `steps` tokens after the prompt. Each step: the forward pass and argmax are
- * enqueued (JavaScript's share), then the token is read back (waiting for the device), as greedy
- * decoding must. A replayed run then also times steps back to back (backToBackMs).
+ * Greedy decoding of `steps` tokens after the prompt, as generate does: each step's logits are
+ * read back and the sampler's argmax taken. 'plain' and 'replayed' time the enqueueing
+ * (JavaScript's share) apart from the wait; 'run ahead' submits the next step on the GPU's
+ * argmax before each read. A replayed run then also times steps back to back (backToBackMs).
  */
-async function decodeRun(model: LlamaModel, cache: KVCache, first: number, promptTokens: number, steps: number, replay: boolean) {
+async function decodeRun(model: LlamaModel, cache: KVCache, first: number, promptTokens: number, steps: number, mode: DecodeMode) {
+  const replay = mode !== 'plain';
   const decode = new DecodeSteps(model, cache, replay);
   const stepMs: number[] = [];
   const enqueueMs: number[] = [];
@@ -186,21 +204,26 @@ async function decodeRun(model: LlamaModel, cache: KVCache, first: number, promp
   let token = first;
   for (let i = 0; i < steps; i++) {
     const s0 = performance.now();
-    const logits = decode.forward(token, promptTokens + i);
-    const id = tf.tidy(() => tf.argMax(logits, 1));
-    enqueueMs.push(performance.now() - s0);
-    token = (await id.data())[0];
-    tf.dispose([logits, id]);
+    let logits: Float32Array;
+    if (mode === 'run ahead') logits = await decode.read(token, promptTokens + i, i + 1 < steps);
+    else {
+      const out = decode.forward(token, promptTokens + i);
+      enqueueMs.push(performance.now() - s0);
+      logits = (await out.data()) as Float32Array;
+      out.dispose();
+    }
+    token = argmax(logits);
     stepMs.push(performance.now() - s0);
     tokens.push(token);
   }
   const launches = decode.launches;
   if (replay && decode.refused) throw new EngineError('backend-unavailable', `7b: the decode step was not recorded: ${decode.refused}`);
-  const backToBack = replay ? await backToBackMs(decode, token, promptTokens + steps) : undefined;
+  const backToBack = mode === 'replayed' ? await backToBackMs(decode, token, promptTokens + steps) : undefined;
+  const runAhead = { ...decode.runAhead };
   decode.dispose();
   // A replayed run's first step records (a plain forward): its figures are of the steps after.
   const from = replay ? 1 : 0;
-  return { stepMs: stepMs.slice(from), enqueueMs: enqueueMs.slice(from), tokens, token, launches, backToBack };
+  return { stepMs: stepMs.slice(from), enqueueMs: enqueueMs.slice(from), tokens, token, launches, backToBack, runAhead };
 }
 
 /** Replays timed back to back by backToBackMs. */
@@ -290,6 +313,7 @@ function describe(r: {
     msPerToken: number; tokensPerSecond: number; enqueueMsPerToken: number; launches: number | null; sameTokens: boolean; weightGBsWall: number;
     backToBackMs?: number;
   };
+  runAhead?: { msPerToken: number; tokensPerSecond: number; sameTokens: boolean; used: number; forgotten: number; weightGBsWall: number };
   kernels?: { name: string; count: number; ms: number }[];
   prefillKernels?: { name: string; count: number; ms: number }[];
   weightGBsWall: number; weightGBsKernel?: number; copyGBs: number; nominalGBs?: number;
@@ -299,7 +323,7 @@ function describe(r: {
     ['load', `${r.loadSeconds.toFixed(1)} s`],
     ['backend memory (tf.memory)', formatBytes(r.backendBytes)],
     ['weight bytes read per token', formatBytes(r.weightBytesPerToken)],
-    ['planned: weights / host / KV cache', `${formatBytes(r.plan.weightBytes)} / ${formatBytes(r.plan.hostBytes)} / ${formatBytes(r.plan.kvCacheBytes)}`],
+    ['planned: weights / KV cache', `${formatBytes(r.plan.weightBytes)} / ${formatBytes(r.plan.kvCacheBytes)}`],
     ['process RSS', formatBytes(r.hostRssBytes)],
     [`prefill (${r.prefill.tokens} tokens)`, `${r.prefill.tokensPerSecond.toFixed(1)} tok/s`],
     ['  of which enqueueing (JavaScript)', `${(r.prefill.enqueueSeconds * 1000).toFixed(1)} ms`],
@@ -313,6 +337,14 @@ function describe(r: {
           ['  same tokens as the plain steps', r.replayed.sameTokens ? 'yes' : 'NO'],
           ...(r.replayed.backToBackMs === undefined ? [] : [[`  ${BACK_TO_BACK} steps back to back, one readback`, `${r.replayed.backToBackMs.toFixed(2)} ms/step`]]),
           ['  weights read, wall clock', `${r.replayed.weightGBsWall.toFixed(1)} GB/s (${ratio(r.replayed.weightGBsWall, r.copyGBs)} of copy, ${ratio(r.replayed.weightGBsWall, r.nominalGBs)} of nominal)`],
+        ]
+      : []),
+    ...(r.runAhead && r.replayed
+      ? [
+          ['decode, replayed, each step run ahead on the GPU\'s argmax', `${r.runAhead.tokensPerSecond.toFixed(2)} tok/s (${r.runAhead.msPerToken.toFixed(2)} ms/token), ${(r.replayed.msPerToken / r.runAhead.msPerToken).toFixed(2)}× the replayed steps`],
+          ['  steps run ahead: used / forgotten', `${r.runAhead.used} / ${r.runAhead.forgotten}`],
+          ['  same tokens as the plain steps', r.runAhead.sameTokens ? 'yes' : 'NO'],
+          ['  weights read, wall clock', `${r.runAhead.weightGBsWall.toFixed(1)} GB/s (${ratio(r.runAhead.weightGBsWall, r.copyGBs)} of copy, ${ratio(r.runAhead.weightGBsWall, r.nominalGBs)} of nominal)`],
         ]
       : []),
     ['GPU kernel time per token', r.kernelMsPerToken === undefined ? '-' : `${r.kernelMsPerToken.toFixed(2)} ms`],

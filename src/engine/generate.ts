@@ -123,9 +123,8 @@ export async function* generate(llama: Llama, opts: GenerateOptions): AsyncGener
       const lse = logSumExp(logits);
       yield emit(next, pos + 1, logits[next] - lse, topAlternatives(logits, nAlt, lse), false);
       if (pos + 1 >= steps) break;
-      const out = decodeSteps.forward(next, pos + 1);
-      logits = (await out.data()) as Float32Array;
-      out.dispose();
+      // Greedy decoding's next token is the GPU's argmax too: its step can run ahead (decode-steps.ts).
+      logits = await decodeSteps.read(next, pos + 1, sampler.temperature === 0 && pos + 2 < steps);
       assertGpuHealthy('generating');
     }
   } finally {

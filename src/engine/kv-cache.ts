@@ -130,6 +130,15 @@ export class InPlaceKVCache implements KVCache {
     for (let l = 0; l < this.filled.length; l++) this.filled[l] += tokens;
   }
 
+  /**
+   * Forgets the positions from `length` on (a decode step run ahead on a token that was not
+   * chosen); the next step at `length` overwrites their rows.
+   */
+  rewind(length: number): void {
+    if (!(Number.isInteger(length) && length >= 0 && length <= this.length)) throw new RangeError(`cannot rewind a cache of ${this.length} positions to ${length}`);
+    this.filled.fill(length);
+  }
+
   bytes(): number {
     return this.buffers.reduce((n, b) => n + (b ? 2 * b.keys.size * 4 : 0), 0);
   }

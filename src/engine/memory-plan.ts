@@ -4,9 +4,8 @@
  *
  * Device bytes follow what the engine actually allocates: float matrices (f32, and f16 widened)
  * as float32; quantized matrices as packed int32 words plus one float32 scale per 32-block
- * (q8_0: 36 bytes per block, q4_0: 20); a quantized token embedding stays in host memory, where
- * only the looked-up rows are expanded. The key/value cache is preallocated for the whole
- * context in float32.
+ * (q8_0: 36 bytes per block, q4_0: 20), a quantized token embedding included (only its looked-up
+ * rows are expanded). The key/value cache is preallocated for the whole context in float32.
  */
 import { tensorNames, tensorShape } from './checkpoint/checkpoint.ts';
 import { headSize, kvDim, type LlamaConfig } from './config.ts';
@@ -37,8 +36,6 @@ export interface MemoryLimits {
 export interface MemoryPlan {
   /** Weights on the backend (device memory, or the heap of a host backend). */
   weightBytes: number;
-  /** Weights kept in host memory (a quantized token embedding). */
-  hostBytes: number;
   kvCacheBytes: number;
   /** Working tensors of one forward pass over `prefillTokens` tokens, the peak estimated. */
   activationBytes: number;
@@ -63,16 +60,10 @@ const isQuantized = (f: StorageFormat) => f === 'q8_0' || f === 'q4_0';
  */
 export function planMemory(config: LlamaConfig, tensors: PlannedTensor[], prefillTokens = Math.min(PREFILL_CHUNK, config.seqLen)): MemoryPlan {
   let weightBytes = 0;
-  let hostBytes = 0;
   const stacked = new Map<string, number>();
   for (const t of tensors) {
     const bytes = deviceBytes(t);
-    if (t.name === 'token_embedding' && isQuantized(t.format)) {
-      hostBytes += bytes;
-      // A shared classifier is the same packed matrix on the device as well.
-      if (config.sharedClassifier) weightBytes += bytes;
-    } else weightBytes += bytes;
-    if (t.name === 'token_embedding' && isQuantized(t.format) && !config.sharedClassifier) continue; // host only
+    weightBytes += bytes;
     const stack = stackName(t.name);
     stacked.set(stack, (stacked.get(stack) ?? 0) + bytes);
   }
@@ -91,7 +82,6 @@ export function planMemory(config: LlamaConfig, tensors: PlannedTensor[], prefil
   const largestBuffer = largest[1] >= cache.bytes ? { name: largest[0], bytes: largest[1] } : cache;
   return {
     weightBytes,
-    hostBytes,
     kvCacheBytes,
     activationBytes,
     backendBytes: weightBytes + kvCacheBytes + activationBytes,

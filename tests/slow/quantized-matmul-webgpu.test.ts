@@ -13,6 +13,7 @@ import { onBackend } from '../support/engine.ts';
 import { sharedBytes, STORIES260K, TOK512 } from '../support/shared.ts';
 import { prng } from '../support/random.ts';
 import { fusedAndProbedLogits } from '../support/fused-logits.ts';
+import { expectQuantizedRows, QUANTIZED_ROWS_CASES } from '../support/quantized-rows.ts';
 
 const uniform = (n: number, seed: number) => {
   const next = prng(seed);
@@ -175,4 +176,11 @@ describe('LlamaQuantizedMatMul on webgpu', () => {
     expect(() => setMatVecTiling({ threadsPerRow: 24, rowsPerThread: 1, groups: 1 })).toThrow(/power of two/);
     expect(() => setMatVecTiling({ threadsPerRow: 64, rowsPerThread: 15, groups: 4, stagedX: true })).toThrow(/room for x/);
   });
+});
+
+describe('LlamaQuantizedRows on webgpu', () => {
+  beforeAll(() => onBackend('webgpu'));
+
+  for (const [format, rows, width, ids] of QUANTIZED_ROWS_CASES)
+    it(`${format}, rows ${width} wide: the host reference's rows to the bit`, () => expectQuantizedRows(format, rows, width, ids, rows + width));
 });

@@ -2,7 +2,8 @@
  * A recorded decode step replayed on webgpu (decode-steps.ts, kernels/webgpu/step-recording.ts)
  * against every step run through model.forward, on SwiftShader without a GPU. A replay runs the
  * same programs on the same buffers, so its logits must equal the plain steps' to the bit; a
- * wrong buffer, a stale position or a missed launch shows as a difference.
+ * wrong buffer, a stale position or a missed launch shows as a difference. The same holds for
+ * steps run ahead on the GPU's argmax, used or forgotten.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
@@ -15,28 +16,42 @@ import { sharedBytes, STORIES260K, TOK512 } from '../support/shared.ts';
 const PROMPT = [1, 403, 407, 261, 378];
 const STEPS = 6;
 
-/** Greedy logits of STEPS tokens after PROMPT, each step read back before the next. */
-async function decode(llama: Llama, replay: boolean) {
+type Mode = 'plain' | 'replayed' | 'run ahead';
+
+/** The greedy choice, except (for a run ahead to be forgotten) at step DETOUR. */
+const DETOUR = 3;
+const greedy = (row: Float32Array) => row.indexOf(Math.max(...row));
+const detour = (row: Float32Array, i: number) => (i === DETOUR ? (greedy(row) + 1) % row.length : greedy(row));
+
+/**
+ * Logits of STEPS tokens after PROMPT, each step read back before the next ('run ahead': read
+ * with the next step submitted on the GPU's argmax first), the tokens picked by `pick`.
+ */
+async function decode(llama: Llama, mode: Mode, pick: (row: Float32Array, step: number) => number = greedy) {
   const cache = llama.newCache();
   const prefill = llama.model.forward(PROMPT, 0, cache);
   const next = tf.tidy(() => tf.argMax(tf.slice(prefill, [PROMPT.length - 1, 0], [1, -1]), 1));
   const last = await next.data();
   tf.dispose([prefill, next]);
-  const steps = new DecodeSteps(llama.model, cache, replay);
+  const steps = new DecodeSteps(llama.model, cache, mode !== 'plain');
   const logits: Float32Array[] = [];
   let token = last[0];
   for (let i = 0; i < STEPS; i++) {
-    const out = steps.forward(token, PROMPT.length + i);
-    const row = (await out.data()) as Float32Array;
-    out.dispose();
+    let row: Float32Array;
+    if (mode === 'run ahead') row = await steps.read(token, PROMPT.length + i, i + 1 < STEPS);
+    else {
+      const out = steps.forward(token, PROMPT.length + i);
+      row = (await out.data()) as Float32Array;
+      out.dispose();
+    }
     logits.push(row);
-    token = row.indexOf(Math.max(...row));
+    token = pick(row, i);
   }
-  const launches = steps.launches;
-  const refused = steps.refused;
+  const { launches, refused } = steps;
+  const runAhead = { ...steps.runAhead };
   steps.dispose();
   cache.dispose();
-  return { logits, launches, refused };
+  return { logits, launches, refused, runAhead };
 }
 
 describe('decode steps recorded and replayed on webgpu', () => {
@@ -47,23 +62,66 @@ describe('decode steps recorded and replayed on webgpu', () => {
   it.each([['float32', undefined], ['q8_0', 'q8_0'], ['q4_0', 'q4_0']] as const)('stories260K %s: replayed logits equal the plain steps to the bit', async (_, quant) => {
     const llama = Llama.fromBytes(sharedBytes(STORIES260K), STORIES260K, sharedBytes(TOK512), TOK512, quant ? { quant: quant as QuantFormat } : {});
     models.push(llama);
-    const plain = await decode(llama, false);
+    const plain = await decode(llama, 'plain');
     expect(plain.launches).toBeNull();
-    const replayed = await decode(llama, true);
+    const replayed = await decode(llama, 'replayed');
     expect(replayed.refused).toBeNull();
-    // 5 layers of at least 7 launches, the final norm and the classifier.
-    expect(replayed.launches).toBeGreaterThanOrEqual(5 * 7 + 2);
+    // The embedding, 5 layers of at least 7 launches, the final norm, the classifier, the argmax.
+    expect(replayed.launches).toBeGreaterThanOrEqual(1 + 5 * 7 + 3);
     expect(replayed.logits).toEqual(plain.logits);
+    // Run ahead: the first step records; every later one but the second was submitted on the
+    // GPU's argmax before the step before it was read.
+    const ahead = await decode(llama, 'run ahead');
+    expect(ahead.runAhead).toEqual({ used: STEPS - 2, forgotten: 0 });
+    expect(ahead.logits).toEqual(plain.logits);
+  });
+
+  it('a step run ahead on a token the sampler did not choose is forgotten and run again on the chosen one', async () => {
+    const llama = Llama.fromBytes(sharedBytes(STORIES260K), STORIES260K, sharedBytes(TOK512), TOK512, { quant: 'q8_0' });
+    models.push(llama);
+    const plain = await decode(llama, 'plain', detour);
+    const ahead = await decode(llama, 'run ahead', detour);
+    // The step after the detour ran ahead on the greedy token: forgotten, the cache rewound, rerun.
+    expect(ahead.runAhead).toEqual({ used: STEPS - 3, forgotten: 1 });
+    expect(ahead.logits).toEqual(plain.logits);
+  });
+
+  it('reads each step back before submitting the step run ahead of it, so its logits do not wait for that one', async () => {
+    const llama = Llama.fromBytes(sharedBytes(STORIES260K), STORIES260K, sharedBytes(TOK512), TOK512);
+    models.push(llama);
+    await decode(llama, 'plain'); // every pipeline made
+    // A readback (TF.js copies to a readable buffer and submits at once), and a replay's submit
+    // (its input copies and its commands: two command buffers).
+    type Backend = { getBufferData(b: object): Promise<unknown>; queue: { submit(bs: object[]): void } };
+    const backend = tf.backend() as unknown as Backend;
+    const { queue } = backend;
+    const log: string[] = [];
+    const own = { getBufferData: backend.getBufferData, submit: queue.submit };
+    backend.getBufferData = (b) => (log.push('read'), own.getBufferData.call(backend, b));
+    queue.submit = (bs) => (bs.length === 2 && log.push('step'), own.submit.call(queue, bs));
+    try {
+      await decode(llama, 'run ahead');
+    } finally {
+      delete (backend as Partial<Backend>).getBufferData;
+      delete (queue as Partial<Backend['queue']>).submit;
+    }
+    const steady = Array.from({ length: STEPS - 3 }, () => ['read', 'read', 'step']).flat();
+    // The prompt's argmax; the recorded step; the first replay, its logits and choice, the step
+    // run ahead; then each used step's readbacks before the next one runs ahead; the last step.
+    expect(log).toEqual(['read', 'read', 'step', 'read', 'read', 'step', ...steady, 'read', 'read']);
   });
 
   it('a recording holds its buffers while it lives and releases them when disposed', async () => {
     const llama = Llama.fromBytes(sharedBytes(STORIES260K), STORIES260K, sharedBytes(TOK512), TOK512, { quant: 'q4_0' });
     models.push(llama);
-    await decode(llama, false); // every pipeline and pooled buffer made
+    await decode(llama, 'plain'); // every pipeline and pooled buffer made
     const backend = tf.backend() as unknown as { bufferManager: { numBytesUsed: number } };
-    const before = { tensors: tf.memory().numTensors, gpuBytes: backend.bufferManager.numBytesUsed };
-    await decode(llama, true);
-    expect({ tensors: tf.memory().numTensors, gpuBytes: backend.bufferManager.numBytesUsed }).toEqual(before);
+    const held = () => ({ tensors: tf.memory().numTensors, gpuBytes: backend.bufferManager.numBytesUsed });
+    const before = held();
+    await decode(llama, 'replayed');
+    expect(held()).toEqual(before);
+    await decode(llama, 'run ahead', detour); // a step run ahead and forgotten
+    expect(held()).toEqual(before);
   });
 
   it('refuses a step that does not follow the cache, which stays as it was', async () => {

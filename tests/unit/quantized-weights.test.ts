@@ -200,12 +200,13 @@ describe('the weight builder and quantized models (stories260K, cpu)', () => {
     expect(w.blocks[0].qkv).toBeInstanceOf(QuantizedLinear);
     expect(w.classifier).toBeInstanceOf(QuantizedLinear);
     expect(describeWeightFormat(w)).toBe('q4_0 (5 matrices float32: layers.0.w2, layers.1.w2, layers.2.w2, layers.3.w2, layers.4.w2)');
-    expect(w.tokenEmbedding.quantized).toBe(packed.get('token_embedding')); // the same arrays, not a copy
+    expect(w.tokenEmbedding.quantized).toBe(w.classifier); // the shared table is packed once
     const tokens = [5, 0, 511, 5];
     const rows = dequantizeRows(packed.get('token_embedding')!, tokens);
     const full = dequantize(packed.get('token_embedding')!);
     expect(Array.from(rows)).toEqual(tokens.flatMap((t) => Array.from(full.subarray(t * 64, (t + 1) * 64))));
     expect(Array.from(await w.tokenEmbedding.lookup(tokens).data())).toEqual(Array.from(rows));
+    expect(() => w.tokenEmbedding.lookup([512])).toThrow(/token 512 is outside the vocabulary of 512/);
     expect(() => namedWeights(w)).toThrow(/training needs float32 weights, and this model holds q4_0 ones/);
     disposeWeights(w);
   });

@@ -3,8 +3,10 @@ import { kvDim, type LlamaConfig } from '../config.ts';
 import type { Checkpoint } from '../checkpoint/checkpoint.ts';
 import { embeddingGrad } from '../kernels/embedding.ts';
 import { EngineError } from '../errors.ts';
-import { dequantizeRows, type QuantFormat, type QuantizedMatrix } from '../quant/blocks.ts';
+import { quantizedRows } from '../kernels/quantized-rows.ts';
+import type { QuantFormat } from '../quant/blocks.ts';
 import { DenseLinear, type Linear } from './linear.ts';
+import { QuantizedLinear } from './quantized-linear.ts';
 import type { TensorName } from './host-tensor.ts';
 
 /**
@@ -24,55 +26,68 @@ export interface BlockWeights {
 /**
  * The token embedding, a row of [vocab, dim] per token. When the classifier shares the matrix it
  * is stored once, transposed for the classifier ([dim, vocab]), and a token's row is its column.
- * A quantized table stays packed in host memory and only the looked-up rows are dequantized (a
- * lookup reads a few rows, so it needs no kernel); a classifier sharing it is built from the same
- * packed arrays (on the cpu backend the very same words), never from a float copy.
+ * A quantized table stays packed on the backend (a QuantizedLinear's words and scales, the
+ * classifier's own when it shares them) and a lookup expands only its tokens' rows
+ * (kernels/quantized-rows.ts). Lookups take the token ids as a tensor too (`gather`): a decode
+ * step on the GPU then embeds the token the GPU chose.
  */
 export class TokenEmbedding {
   private constructor(
-    private readonly table: tf.Tensor2D | QuantizedMatrix,
+    private readonly table: tf.Tensor2D | QuantizedLinear,
     private readonly transposed: boolean,
-    /** The model's width (a packed table's rows may be padded beyond it to whole blocks). */
-    private readonly dim = 0,
+    /** False when the classifier holds (and disposes) the table. */
+    private readonly owned: boolean,
   ) {}
   static rows(table: tf.Tensor2D): TokenEmbedding {
-    return new TokenEmbedding(table, false);
+    return new TokenEmbedding(table, false, true);
   }
   static columnsOf(classifier: DenseLinear): TokenEmbedding {
-    return new TokenEmbedding(classifier.weightT, true);
+    return new TokenEmbedding(classifier.weightT, true, false);
   }
-  static packed(table: QuantizedMatrix, dim: number): TokenEmbedding {
-    return new TokenEmbedding(table, false, dim);
+  /** A packed table; `sharedWithClassifier`: the same object is the classifier, which disposes it. */
+  static packed(table: QuantizedLinear, sharedWithClassifier: boolean): TokenEmbedding {
+    return new TokenEmbedding(table, false, !sharedWithClassifier);
+  }
+  get vocabSize(): number {
+    const t = this.table;
+    return t instanceof QuantizedLinear ? t.outFeatures : t.shape[this.transposed ? 1 : 0];
   }
   /** [tokens, dim]. */
   lookup(tokens: number[]): tf.Tensor2D {
+    for (const t of tokens) if (!Number.isInteger(t) || t < 0 || t >= this.vocabSize) throw new RangeError(`token ${t} is outside the vocabulary of ${this.vocabSize}`);
+    return tf.tidy(() => this.gather(tf.tensor1d(tokens, 'int32')));
+  }
+  /** The rows of `ids` (int32 [tokens], in range: a GPU kernel cannot refuse one), [tokens, dim]. */
+  gather(ids: tf.Tensor1D): tf.Tensor2D {
     const table = this.table;
-    if (!(table instanceof tf.Tensor)) {
-      const rows = () => tf.tensor2d(dequantizeRows(table, tokens), [tokens.length, table.cols]);
-      return table.cols === this.dim ? rows() : tf.tidy(() => tf.slice(rows(), [0, 0], [-1, this.dim]));
-    }
+    if (table instanceof QuantizedLinear)
+      return quantizedRows(ids, table.words, table.scales, { format: table.format, rows: table.outFeatures, cols: table.cols, width: table.inFeatures });
     return tf.tidy(() => {
-      const ids = tf.tensor1d(tokens, 'int32');
       if (tf.engine().isTapeOn()) return this.transposed ? gatherColumns(table, ids) : gatherRows(table, ids);
       if (!this.transposed) return tf.gather(table, ids);
       const columns = tf.gather(table, ids, 1); // [dim, tokens]
-      return tokens.length === 1 ? tf.reshape(columns, [1, -1]) : tf.transpose(columns);
+      return ids.size === 1 ? tf.reshape(columns, [1, -1]) : tf.transpose(columns);
     });
   }
   /** The packed table, or null when the table is a float32 tensor. */
-  get quantized(): QuantizedMatrix | null {
-    return this.table instanceof tf.Tensor ? null : this.table;
+  get quantized(): QuantizedLinear | null {
+    return this.table instanceof QuantizedLinear ? this.table : null;
   }
   get tensor(): tf.Tensor2D {
-    if (!(this.table instanceof tf.Tensor)) throw new EngineError('bad-argument', 'the token embedding is quantized: it has no float32 tensor');
+    if (this.table instanceof QuantizedLinear) throw new EngineError('bad-argument', 'the token embedding is quantized: it has no float32 tensor');
     return this.table;
   }
   get isTransposed(): boolean {
     return this.transposed;
   }
-  /** Disposes the table unless the classifier owns it (a packed table is garbage-collected). */
+  /** Backend bytes of the table that the classifier does not hold too. */
+  get ownBytes(): number {
+    if (!this.owned) return 0;
+    return this.table instanceof QuantizedLinear ? this.table.bytes : this.table.size * 4;
+  }
+  /** Disposes the table unless the classifier owns it. */
   dispose(): void {
-    if (this.table instanceof tf.Tensor && !this.transposed) this.table.dispose();
+    if (this.owned) this.table.dispose();
   }
 }
 
@@ -129,12 +144,11 @@ export function describeWeightFormat(w: LlamaWeights): string {
   return `${w.format} (${kept.length} matrices float32: ${kept.join(', ')})`;
 }
 
-/** Device memory the weights occupy (a packed token embedding lives in host memory: not counted). */
+/** Backend memory the weights occupy. */
 export function deviceBytes(w: LlamaWeights): number {
   const vectors = [w.finalNorm, ...w.blocks.flatMap((b) => [b.attentionNorm, b.ffnNorm])].reduce((n, t) => n + t.size * 4, 0);
   const linears = [w.classifier, ...w.blocks.flatMap((b) => [b.qkv, b.output, b.gateUp, b.down])].reduce((n, l) => n + l.bytes, 0);
-  const table = w.tokenEmbedding.quantized || w.tokenEmbedding.isTransposed ? 0 : w.tokenEmbedding.tensor.size * 4;
-  return vectors + linears + table;
+  return vectors + linears + w.tokenEmbedding.ownBytes;
 }
 
 /** Training reads and writes float32 weights. */

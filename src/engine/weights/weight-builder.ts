@@ -171,8 +171,9 @@ export class WeightBuilder {
   private addEmbedding(value: Matrix): void {
     const c = this.config;
     if (isQuantized(value)) {
-      this.tokenEmbedding = TokenEmbedding.packed(value, c.dim);
-      if (c.sharedClassifier) this.classifier = QuantizedLinear.fromMatrices([value], c.dim);
+      const table = QuantizedLinear.fromMatrices([value], c.dim);
+      this.tokenEmbedding = TokenEmbedding.packed(table, c.sharedClassifier);
+      if (c.sharedClassifier) this.classifier = table;
     } else if (c.sharedClassifier) {
       const classifier = this.linear([value], ['token_embedding']) as DenseLinear;
       this.classifier = classifier;
