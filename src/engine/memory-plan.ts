@@ -50,7 +50,6 @@ const deviceBytes = (t: PlannedTensor) => deviceBytesOf(t.format, t.elements);
 
 /** Elements of a [rows, cols] matrix once quantized: rows padded with zeros to whole 32-blocks. */
 export const paddedElements = (rows: number, cols: number): number => rows * Math.ceil(cols / 32) * 32;
-const isQuantized = (f: StorageFormat) => f === 'q8_0' || f === 'q4_0';
 
 /**
  * Sizes for a model held as `tensors` (names as in HostTensor) at context `config.seqLen`.

@@ -5,6 +5,10 @@ import { presetById } from '../../src/engine/presets.ts';
 import { EngineError } from '../../src/engine/errors.ts';
 import { loadShared, onBackend } from '../support/engine.ts';
 import { STORIES260K } from '../support/shared.ts';
+import { tinyConfig } from '../support/tiny-config.ts';
+import { syntheticTensors } from '../../src/bench/synthetic-weights.ts';
+import { WeightBuilder } from '../../src/engine/weights/weight-builder.ts';
+import { deviceBytes, disposeWeights } from '../../src/engine/weights/llama-weights.ts';
 
 const llama2_7b = presetById('llama2-7b')!.config;
 
@@ -20,6 +24,22 @@ describe('memory plan', () => {
     // The RoPE cos/sin tables are the model's only tensors besides its weights.
     const ropeTables = 2 * llama.config.seqLen * (llama.config.dim / llama.config.nHeads) * 4; // cos and sin, [seqLen, headSize]
     expect(plan.weightBytes + ropeTables).toBe(allocated);
+  });
+
+  it('counts exactly the bytes of a quantized model, its own packed embedding table included', () => {
+    const config = tinyConfig({ sharedClassifier: false, nLayers: 2 });
+    for (const format of ['q8_0', 'q4_0'] as const) {
+      const before = tf.memory().numBytes;
+      const builder = new WeightBuilder(config, { quant: format });
+      for (const t of syntheticTensors(config, format)) builder.add(t);
+      const weights = builder.finish();
+      const allocated = tf.memory().numBytes - before;
+      const plan = planMemory(config, uniformTensors(config, format));
+      expect(plan.weightBytes).toBe(allocated);
+      expect(deviceBytes(weights)).toBe(allocated);
+      expect(weights.tokenEmbedding.ownBytes).toBe((32 * 64 * (format === 'q8_0' ? 36 : 20)) / 32);
+      disposeWeights(weights);
+    }
   });
 
   it('sizes Llama-2-7B at q4_0 from its shape: 6.74e9 weights at 20 bytes per 32, the embedding packed too', () => {

@@ -69,10 +69,6 @@ export class TokenEmbedding {
       return ids.size === 1 ? tf.reshape(columns, [1, -1]) : tf.transpose(columns);
     });
   }
-  /** The packed table, or null when the table is a float32 tensor. */
-  get quantized(): QuantizedLinear | null {
-    return this.table instanceof QuantizedLinear ? this.table : null;
-  }
   get tensor(): tf.Tensor2D {
     if (this.table instanceof QuantizedLinear) throw new EngineError('bad-argument', 'the token embedding is quantized: it has no float32 tensor');
     return this.table;
