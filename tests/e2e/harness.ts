@@ -49,11 +49,14 @@ export function collectErrors(page: Page): string[] {
   return errors;
 }
 
-/** Full-page screenshot at test-results/<name>.png (name may contain folders). */
+/**
+ * Full-page screenshot at test-results/<name>.png (name may contain folders). A long page
+ * rendered in software on two busy cores can take past Playwright's 30 s default to capture.
+ */
 export async function screenshot(page: Page, name: string): Promise<string> {
   const path = join(RESULTS, `${name}.png`);
   mkdirSync(join(path, '..'), { recursive: true });
-  await page.screenshot({ path, fullPage: true });
+  await page.screenshot({ path, fullPage: true, timeout: 120_000 });
   return path;
 }
 
