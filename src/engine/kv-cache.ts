@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { headSize, type LlamaConfig } from './config.ts';
-import { hasKvWrite, kvWrite } from './kernels/kv-write.ts';
+import { hasKvWrite, hasRopeKvWrite, kvWrite, ropeKvWrite } from './kernels/kv-write.ts';
+import { ropeQkv } from './kernels/rope.ts';
+import type { RopePositions } from './layers/rope.ts';
 
 /**
  * Keys and values of every past position, per layer, laid out [kvHeads, positions, headSize] so
@@ -112,14 +114,32 @@ export class InPlaceKVCache implements KVCache {
   }
 
   append(layer: number, k: tf.Tensor3D, v: tf.Tensor3D, position?: tf.Tensor1D) {
+    const prev = this.buffersOf(layer);
+    const [keys, values] = kvWrite(prev.keys, prev.values, k, v, this.filled[layer], position);
+    return this.replace(layer, keys, values, k.shape[0]);
+  }
+
+  /** RoPE on the fused qkv rows with the keys and values written here, in one kernel (ropeAndAppend). */
+  appendRotated(layer: number, qkv: tf.Tensor2D, positions: RopePositions, nHeads: number, nKvHeads: number) {
+    if (positions.start !== this.filled[layer]) throw new RangeError(`cannot write position ${positions.start} after ${this.filled[layer]} in layer ${layer}`);
+    const prev = this.buffersOf(layer);
+    const [q, keys, values] = ropeKvWrite(prev.keys, prev.values, qkv, positions, nHeads, nKvHeads);
+    return { q, ...this.replace(layer, keys, values, qkv.shape[0]) };
+  }
+
+  private buffersOf(layer: number) {
     // tf.fill, not tf.zeros: on webgpu it fills the buffers on the device, where tf.zeros makes
     // the zeros on the host and uploads them (64 MiB a buffer at Llama-2-7B's full context).
-    const prev = (this.buffers[layer] ??= { keys: tf.keep(tf.fill(this.shape, 0)), values: tf.keep(tf.fill(this.shape, 0)) });
-    const [keys, values] = kvWrite(prev.keys, prev.values, k, v, this.filled[layer], position).map((t) => tf.keep(t));
+    return (this.buffers[layer] ??= { keys: tf.keep(tf.fill(this.shape, 0)), values: tf.keep(tf.fill(this.shape, 0)) });
+  }
+
+  /** Keeps the handles a write returned in place of the layer's old ones, `tokens` rows more filled. */
+  private replace(layer: number, keys: tf.Tensor3D, values: tf.Tensor3D, tokens: number) {
+    const prev = this.buffersOf(layer);
     prev.keys.dispose(); // a handle on the same buffer: it stays alive
     prev.values.dispose();
-    this.buffers[layer] = { keys, values };
-    this.filled[layer] += k.shape[0];
+    this.buffers[layer] = { keys: tf.keep(keys), values: tf.keep(values) };
+    this.filled[layer] += tokens;
     return { keys, values };
   }
 
@@ -151,4 +171,15 @@ export class InPlaceKVCache implements KVCache {
     this.buffers.fill(null);
     this.filled.fill(0);
   }
+}
+
+/**
+ * The queries and the layer's cache for attention: RoPE on the fused qkv rows, the keys and
+ * values appended. One kernel into an in-place cache for inference (three launches on webgpu,
+ * five as ropeQkv then append); under a gradient tape, or another cache, the two ops.
+ */
+export function ropeAndAppend(cache: KVCache, layer: number, qkv: tf.Tensor2D, positions: RopePositions, nHeads: number, nKvHeads: number) {
+  if (cache instanceof InPlaceKVCache && hasRopeKvWrite() && !tf.engine().isTapeOn()) return cache.appendRotated(layer, qkv, positions, nHeads, nKvHeads);
+  const { q, k, v } = ropeQkv(qkv, positions, nHeads, nKvHeads);
+  return { q, ...cache.append(layer, k, v, positions.tensor()) };
 }

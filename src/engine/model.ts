@@ -5,7 +5,7 @@ import { rmsNorm } from './kernels/rms-norm.ts';
 import { ropeQkv, splitHeads } from './kernels/rope.ts';
 import { splitGateUp, swiGlu } from './kernels/swiglu.ts';
 import { RopePositions, ropeTables, type RopeTables } from './layers/rope.ts';
-import type { KVCache } from './kv-cache.ts';
+import { ropeAndAppend, type KVCache } from './kv-cache.ts';
 import type { Probe } from './probe.ts';
 import { disposeWeights, type BlockWeights, type LlamaWeights } from './weights/llama-weights.ts';
 
@@ -85,8 +85,7 @@ export class LlamaModel {
     const { nHeads, nKvHeads, normEps } = this.config;
     // x + Wo · attention(RoPE(Wq h), RoPE(Wk h), Wv h), h = RMSNorm(x)
     const qkv = w.qkv.applyNormed(x, w.attentionNorm, normEps);
-    const { q, k, v } = ropeQkv(qkv, positions, nHeads, nKvHeads);
-    const { keys, values } = cache.append(l, k, v, positions.tensor());
+    const { q, keys, values } = ropeAndAppend(cache, l, qkv, positions, nHeads, nKvHeads);
     x = w.output.applyAdd(attention(q, keys, values, positions.start, positions.tensor()), x);
     // x + W2 (silu(W1 h) ⊙ W3 h), h = RMSNorm(x)
     const gateUp = w.gateUp.applyNormed(x, w.ffnNorm, normEps);

@@ -16,7 +16,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { attention, ATTENTION } from '../../src/engine/kernels/attention.ts';
-import { KV_WRITE, kvWrite } from '../../src/engine/kernels/kv-write.ts';
+import { KV_WRITE, kvWrite, ROPE_KV_WRITE, ropeKvWrite } from '../../src/engine/kernels/kv-write.ts';
 import { hasKernel } from '../../src/engine/kernels/registry.ts';
 import { RMS_NORM, rmsNorm } from '../../src/engine/kernels/rms-norm.ts';
 import { ROPE_QKV, ropeQkv } from '../../src/engine/kernels/rope.ts';
@@ -72,7 +72,7 @@ describe('fused kernels in WGSL (webgpu) against the cpu kernels', () => {
   afterAll(() => onBackend('cpu'));
 
   it('registers every fused forward kernel for webgpu', () => {
-    expect(webGpuKernelNames).toEqual(expect.arrayContaining([RMS_NORM, SWIGLU, ROPE_QKV, ATTENTION, KV_WRITE]));
+    expect(webGpuKernelNames).toEqual(expect.arrayContaining([RMS_NORM, SWIGLU, ROPE_QKV, ATTENTION, KV_WRITE, ROPE_KV_WRITE]));
   });
 
   it('RMSNorm: rows wider than a workgroup, rank 2 and 3', async () => {
@@ -144,6 +144,24 @@ describe('fused kernels in WGSL (webgpu) against the cpu kernels', () => {
     expect(gpu).toEqual(cpu);
     expect(cpu[0]).not.toEqual(buffers[0]);
     expect(createKVCache(config({}))).toBeInstanceOf(InPlaceKVCache);
+  });
+
+  it('RoPE into the cache: the queries and the written keys as the cpu kernel (within RoPE\'s bound), the values exactly', async () => {
+    const [nHeads, nKvHeads, capacity, tokens, start] = [8, 2, 11, 3, 6];
+    const c = config({ nHeads, nKvHeads, seqLen: capacity });
+    const hs = c.dim / nHeads;
+    const qkv = random(tokens * (nHeads + 2 * nKvHeads) * hs, 14);
+    const buffers = [random(nKvHeads * capacity * hs, 15), random(nKvHeads * capacity * hs, 16)];
+    const { cpu, gpu } = await onCpuAndWebGpu(ROPE_KV_WRITE, () => {
+      const [keys, values] = buffers.map((b) => tf.tensor3d(b.slice(), [nKvHeads, capacity, hs]));
+      const [q] = ropeKvWrite(keys, values, tf.tensor2d(qkv, [tokens, (nHeads + 2 * nKvHeads) * hs]), new RopePositions(ropeTables(c), start, tokens), nHeads, nKvHeads);
+      return [q, keys, values]; // the buffers' own handles: written in place
+    });
+    expect(worstError(cpu.slice(0, 2), gpu.slice(0, 2))).toBeLessThanOrEqual(ROPE_TOL);
+    expect(gpu[2]).toEqual(cpu[2]);
+    // Rows outside the written positions keep their values.
+    expect(gpu[1].subarray(0, start * hs)).toEqual(buffers[0].subarray(0, start * hs));
+    expect(cpu[1]).not.toEqual(buffers[0]);
   });
 
   it('an in-place cache makes its zeroed buffers on the device: only the new rows come from the host', async () => {

@@ -167,6 +167,10 @@ describe('LlamaQuantizedMatMul on webgpu', () => {
     }
   });
 
+  // The embedding lookup of a packed table (kernels/quantized-rows.ts), beside the product.
+  for (const [format, rows, width, ids] of QUANTIZED_ROWS_CASES)
+    it(`LlamaQuantizedRows ${format}, rows ${width} wide: the host reference's rows to the bit`, () => expectQuantizedRows(format, rows, width, ids, rows + width));
+
   it('refuses inputs that do not match the attributes', () => {
     const m = quantize('q4_0', uniform(4 * 64, 3), 4, 64);
     const run = (cols: number) =>
@@ -176,11 +180,4 @@ describe('LlamaQuantizedMatMul on webgpu', () => {
     expect(() => setMatVecTiling({ threadsPerRow: 24, rowsPerThread: 1, groups: 1 })).toThrow(/power of two/);
     expect(() => setMatVecTiling({ threadsPerRow: 64, rowsPerThread: 15, groups: 4, stagedX: true })).toThrow(/room for x/);
   });
-});
-
-describe('LlamaQuantizedRows on webgpu', () => {
-  beforeAll(() => onBackend('webgpu'));
-
-  for (const [format, rows, width, ids] of QUANTIZED_ROWS_CASES)
-    it(`${format}, rows ${width} wide: the host reference's rows to the bit`, () => expectQuantizedRows(format, rows, width, ids, rows + width));
 });

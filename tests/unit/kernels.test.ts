@@ -35,7 +35,7 @@ import {
   ATTENTION_GRAD,
 } from '../../src/engine/kernels/attention.ts';
 import { EMBEDDING_GRAD, embeddingGrad, embeddingGradComposite } from '../../src/engine/kernels/embedding.ts';
-import { KV_WRITE, kvWrite } from '../../src/engine/kernels/kv-write.ts';
+import { KV_WRITE, kvWrite, ROPE_KV_WRITE, ropeKvWrite } from '../../src/engine/kernels/kv-write.ts';
 import { hasKernel, hostKernelNames, runKernel, runKernelOutputs } from '../../src/engine/kernels/registry.ts';
 import { RMS_NORM, RMS_NORM_GRAD, rmsNorm, rmsNormComposite, rmsNormGradComposite } from '../../src/engine/kernels/rms-norm.ts';
 import { ROPE_QKV, ROPE_QKV_GRAD, ropeQkv, ropeQkvComposite, ropeQkvGradComposite } from '../../src/engine/kernels/rope.ts';
@@ -91,7 +91,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
     });
 
     it('registers every fused kernel for this backend', () => {
-      for (const name of [RMS_NORM, ROPE_QKV, ATTENTION, SWIGLU, KV_WRITE]) expect(hasKernel(name)).toBe(true);
+      for (const name of [RMS_NORM, ROPE_QKV, ATTENTION, SWIGLU, KV_WRITE, ROPE_KV_WRITE]) expect(hasKernel(name)).toBe(true);
       for (const name of [RMS_NORM_GRAD, ROPE_QKV_GRAD, ATTENTION_GRAD, SWIGLU_GRAD, EMBEDDING_GRAD])
         expect(hasKernel(name)).toBe(true);
       withoutFusedKernels(() => expect(hasKernel(RMS_NORM)).toBe(false));
@@ -242,6 +242,33 @@ for (const backend of ['cpu', 'wasm'] as const) {
         expect(Array.from(await tf.slice(rows, [2, 0], [1, -1]).data()).every((v) => v === 0)).toBe(true); // token 2 is absent
       }
       expect(() => embeddingGrad(dy, tf.tensor1d([0, 1, 2, 3, 4, 9], 'int32'), 9, false)).toThrow(RangeError);
+    });
+
+    it('RoPE into the cache gives ropeQkv then kvWrite to the bit: the queries, and the keys and values in the buffers', async () => {
+      for (const [nHeads, nKvHeads] of [
+        [8, 4],
+        [8, 1],
+      ]) {
+        const c = config({ nHeads, nKvHeads, seqLen: 12 });
+        const tables = ropeTables(c);
+        const hs = c.dim / nHeads;
+        const qkv = tf.randomNormal([3, (nHeads + 2 * nKvHeads) * hs], 0, 1, 'float32', 7) as tf.Tensor2D;
+        const at = new RopePositions(tables, 7, 3);
+        const buffers = () => [80, 81].map((seed) => tf.randomNormal([nKvHeads, 12, hs], 0, 1, 'float32', seed) as tf.Tensor3D);
+        const [keys, values] = buffers();
+        const [q, outKeys, outValues] = ropeKvWrite(keys, values, qkv, at, nHeads, nKvHeads);
+        const [refKeys, refValues] = buffers();
+        const ref = ropeQkv(qkv, at, nHeads, nKvHeads);
+        kvWrite(refKeys, refValues, ref.k, ref.v, 7);
+        expect(q.shape).toEqual([3, nHeads, hs]);
+        expect(Array.from(await q.data())).toEqual(Array.from(await ref.q.data()));
+        expect(Array.from(await outKeys.data())).toEqual(Array.from(await refKeys.data()));
+        expect(Array.from(await values.data())).toEqual(Array.from(await refValues.data())); // in place
+        expect(outValues.shape).toEqual([nKvHeads, 12, hs]);
+        expect(() => ropeKvWrite(keys, values, qkv, new RopePositions(tables, 10, 3), nHeads, nKvHeads)).toThrow(/cannot write qkv/);
+        tables.cos.dispose();
+        tables.sin.dispose();
+      }
     });
 
     it('KV write fills rows in place; its gradient matches the same write done by concatenation', async () => {

@@ -93,7 +93,7 @@ export function rotateHeads(
 }
 
 /** Copies columns from..from+n of rows `width` wide into `out` ([rows, n]). */
-function copyColumns(x: Float32Array, width: number, from: number, n: number, out: Float32Array): void {
+export function copyColumns(x: Float32Array, width: number, from: number, n: number, out: Float32Array): void {
   for (let row = 0, o = 0; o < out.length; row++, o += n) out.set(x.subarray(row * width + from, row * width + from + n), o);
 }
 

@@ -5,9 +5,18 @@ import { atPosition, POSITION } from './position.ts';
 import type { WebGpuBackendLike } from './program.ts';
 
 /**
+ * WGSL: element `src` of `x` rotated with its pair partner (src ^ 1 within the head) by the
+ * signed tables' row for token `t`'s position (see layers/rope.ts); `i` is its index within the
+ * head. Reads the inputs cosTable and sinTable and the uniform hs.
+ */
+export const rotatedElement = (x: string, src: string, i: string, t: string): string => {
+  const table = `(${POSITION} + ${t}) * uniforms.hs + (${i})`;
+  return `${x}[${src}] * cosTable[${table}] + ${x}[select(${src} - 1, ${src} + 1, (${i}) % 2 == 0)] * sinTable[${table}]`;
+};
+
+/**
  * One invocation per output element of q, k or v ([tokens, heads, hs]), read from columns
- * firstColumn..firstColumn+heads·hs of the fused [tokens, width] rows. Rotated: element i of a pair turns with
- * its partner (i ^ 1) by the signed tables' row for the token's position (see layers/rope.ts).
+ * firstColumn..firstColumn+heads·hs of the fused [tokens, width] rows, rotated or copied.
  */
 const code = (rotate: boolean) => `
   fn main(index : i32) {
@@ -15,14 +24,7 @@ const code = (rotate: boolean) => `
       let t = index / uniforms.headsWidth;
       let within = index % uniforms.headsWidth;
       let src = t * uniforms.width + uniforms.firstColumn + within;
-      ${
-        rotate
-          ? `let i = within % uniforms.hs;
-      let partner = select(src - 1, src + 1, i % 2 == 0);
-      let table = (${POSITION} + t) * uniforms.hs + i;
-      result[index] = qkv[src] * cosTable[table] + qkv[partner] * sinTable[table];`
-          : 'result[index] = qkv[src];'
-      }
+      result[index] = ${rotate ? rotatedElement('qkv', 'src', 'within % uniforms.hs', 't') : 'qkv[src]'};
     }
   }`;
 
@@ -37,24 +39,26 @@ export function ropeQkvWebGpu(
   { qkv, cos, sin, position }: Record<string, tf.TensorInfo>,
   { start, nHeads, nKvHeads }: RopeQkvAttrs,
 ): tf.TensorInfo[] {
-  return atPosition(backend, position, start, (at) => ropeAt(backend, qkv, cos, sin, at, nHeads, nKvHeads));
+  return atPosition(backend, position, start, (at) => {
+    const hs = qkv.shape[1] / (nHeads + 2 * nKvHeads);
+    const part = (from: number, heads: number, rotate: boolean) => ropeColumns(backend, { qkv, cos, sin, position: at }, from, heads, rotate);
+    return [part(0, nHeads, true), part(nHeads * hs, nKvHeads, true), part((nHeads + nKvHeads) * hs, nKvHeads, false)];
+  });
 }
 
-function ropeAt(backend: WebGpuBackendLike, qkv: tf.TensorInfo, cos: tf.TensorInfo, sin: tf.TensorInfo, position: tf.TensorInfo, nHeads: number, nKvHeads: number): tf.TensorInfo[] {
+/** Heads `heads` of the fused rows from column `from`, [tokens, heads, hs], rotated (by the position in `position`) or copied. */
+export function ropeColumns(backend: WebGpuBackendLike, { qkv, cos, sin, position }: Record<string, tf.TensorInfo>, from: number, heads: number, rotate: boolean): tf.TensorInfo {
   const [tokens, width] = qkv.shape;
-  const hs = width / (nHeads + 2 * nKvHeads);
-  const part = (from: number, heads: number, rotate: boolean) => {
-    const count = tokens * heads * hs;
-    const program = rotate
-      ? elementwiseProgram('LlamaRopeQkv-rotate', [tokens, heads, hs], ['qkv', 'cosTable', 'sinTable', 'position'], count, UNIFORMS, code(true))
-      : elementwiseProgram('LlamaRopeQkv-copy', [tokens, heads, hs], ['qkv'], count, UNIFORMS, code(false));
-    return backend.runWebGPUProgram(program, rotate ? [qkv, cos, sin, position] : [qkv], 'float32', [
-      { type: 'int32', data: [count] },
-      { type: 'int32', data: [heads * hs] },
-      { type: 'int32', data: [width] },
-      { type: 'int32', data: [from] },
-      { type: 'int32', data: [hs] },
-    ]);
-  };
-  return [part(0, nHeads, true), part(nHeads * hs, nKvHeads, true), part((nHeads + nKvHeads) * hs, nKvHeads, false)];
+  const hs = cos.shape[1];
+  const count = tokens * heads * hs;
+  const program = rotate
+    ? elementwiseProgram('LlamaRopeQkv-rotate', [tokens, heads, hs], ['qkv', 'cosTable', 'sinTable', 'position'], count, UNIFORMS, code(true))
+    : elementwiseProgram('LlamaRopeQkv-copy', [tokens, heads, hs], ['qkv'], count, UNIFORMS, code(false));
+  return backend.runWebGPUProgram(program, rotate ? [qkv, cos, sin, position] : [qkv], 'float32', [
+    { type: 'int32', data: [count] },
+    { type: 'int32', data: [heads * hs] },
+    { type: 'int32', data: [width] },
+    { type: 'int32', data: [from] },
+    { type: 'int32', data: [hs] },
+  ]);
 }
