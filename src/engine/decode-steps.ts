@@ -168,9 +168,9 @@ export class DecodeSteps {
     );
   }
 
+  /** Frees the recording; a step still run ahead is forgotten, so the cache holds only steps read. */
   dispose(): void {
-    if (this.ahead) disposeStep(this.ahead);
-    this.ahead = null;
+    this.forget();
     this.discardNext();
     if (!this.recorded) return;
     const { recording, ids, position, logits, choice } = this.recorded;

@@ -86,6 +86,19 @@ describe('decode steps recorded and replayed on webgpu', () => {
     expect(ahead.logits).toEqual(plain.logits);
   });
 
+  it('disposed with a step still run ahead, it leaves the cache holding only the steps read', async () => {
+    const llama = Llama.fromBytes(sharedBytes(STORIES260K), STORIES260K, sharedBytes(TOK512), TOK512);
+    models.push(llama);
+    const cache = llama.newCache();
+    llama.model.forward(PROMPT, 0, cache).dispose();
+    const steps = new DecodeSteps(llama.model, cache, true);
+    for (const [i, token] of [5, 6, 7].entries()) await steps.read(token, PROMPT.length + i, true);
+    expect(cache.length).toBe(PROMPT.length + 4); // the third read ran the fourth step ahead
+    steps.dispose();
+    expect(cache.length).toBe(PROMPT.length + 3);
+    cache.dispose();
+  });
+
   it('reads each step back before submitting the step run ahead of it, so its logits do not wait for that one', async () => {
     const llama = Llama.fromBytes(sharedBytes(STORIES260K), STORIES260K, sharedBytes(TOK512), TOK512);
     models.push(llama);
