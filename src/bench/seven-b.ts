@@ -121,6 +121,8 @@ export async function sevenBBench(argv: string[]): Promise<void> {
   const token = plain.token;
   const { stepMs, enqueueMs } = plain;
   const decodeMs = median(stepMs);
+  // A decode run's median step, as tokens/s and as weight bytes read per second.
+  const pace = (ms: number[]) => ({ msPerToken: median(ms), tokensPerSecond: 1000 / median(ms), weightGBsWall: readGBs(readBytes, median(ms)) });
   const kernelTable = await kernelBreakdown(model, [token], promptTokens + steps, cache);
   const prefillCache = createKVCache(config);
   const prefillKernels = await kernelBreakdown(model, prompt, 0, prefillCache);
@@ -145,20 +147,16 @@ export async function sevenBBench(argv: string[]): Promise<void> {
     prefill: { tokens: promptTokens, tokensPerSecond: promptTokens / prefillSeconds, enqueueSeconds: prefillEnqueueSeconds, firstSeconds: firstPrefillSeconds },
     decode: { steps, msPerToken: decodeMs, tokensPerSecond: 1000 / decodeMs, enqueueMsPerToken: median(enqueueMs) },
     replayed: replayed && {
-      msPerToken: median(replayed.stepMs),
-      tokensPerSecond: 1000 / median(replayed.stepMs),
+      ...pace(replayed.stepMs),
       enqueueMsPerToken: median(replayed.enqueueMs),
       launches: replayed.launches,
       sameTokens: replayed.tokens.join() === plain.tokens.join(),
       backToBackMs: replayed.backToBack,
-      weightGBsWall: readGBs(readBytes, median(replayed.stepMs)),
     },
     runAhead: ahead && {
-      msPerToken: median(ahead.stepMs),
-      tokensPerSecond: 1000 / median(ahead.stepMs),
+      ...pace(ahead.stepMs),
       sameTokens: ahead.tokens.join() === plain.tokens.join(),
       ...ahead.runAhead,
-      weightGBsWall: readGBs(readBytes, median(ahead.stepMs)),
     },
     kernels: kernelTable,
     prefillKernels,
@@ -318,7 +316,8 @@ function describe(r: {
   prefillKernels?: { name: string; count: number; ms: number }[];
   weightGBsWall: number; weightGBsKernel?: number; copyGBs: number; nominalGBs?: number;
 }): string {
-  const ratio = (gbs: number | undefined, of: number | undefined) => (gbs === undefined || !of ? '-' : `${((100 * gbs) / of).toFixed(0)}%`);
+  const ratio = (gbs: number, of: number | undefined) => (!of ? '-' : `${((100 * gbs) / of).toFixed(0)}%`);
+  const readRate = (gbs: number) => `${gbs.toFixed(1)} GB/s (${ratio(gbs, r.copyGBs)} of copy, ${ratio(gbs, r.nominalGBs)} of nominal)`;
   const rows = [
     ['load', `${r.loadSeconds.toFixed(1)} s`],
     ['backend memory (tf.memory)', formatBytes(r.backendBytes)],
@@ -336,7 +335,7 @@ function describe(r: {
           ['  JavaScript per step (the next one encoded as the GPU runs)', `${r.replayed.enqueueMsPerToken.toFixed(2)} ms/token`],
           ['  same tokens as the plain steps', r.replayed.sameTokens ? 'yes' : 'NO'],
           ...(r.replayed.backToBackMs === undefined ? [] : [[`  ${BACK_TO_BACK} steps back to back, one readback`, `${r.replayed.backToBackMs.toFixed(2)} ms/step`]]),
-          ['  weights read, wall clock', `${r.replayed.weightGBsWall.toFixed(1)} GB/s (${ratio(r.replayed.weightGBsWall, r.copyGBs)} of copy, ${ratio(r.replayed.weightGBsWall, r.nominalGBs)} of nominal)`],
+          ['  weights read, wall clock', readRate(r.replayed.weightGBsWall)],
         ]
       : []),
     ...(r.runAhead && r.replayed
@@ -344,12 +343,12 @@ function describe(r: {
           ['decode, replayed, each step run ahead on the GPU\'s argmax', `${r.runAhead.tokensPerSecond.toFixed(2)} tok/s (${r.runAhead.msPerToken.toFixed(2)} ms/token), ${(r.replayed.msPerToken / r.runAhead.msPerToken).toFixed(2)}× the replayed steps`],
           ['  steps run ahead: used / forgotten', `${r.runAhead.used} / ${r.runAhead.forgotten}`],
           ['  same tokens as the plain steps', r.runAhead.sameTokens ? 'yes' : 'NO'],
-          ['  weights read, wall clock', `${r.runAhead.weightGBsWall.toFixed(1)} GB/s (${ratio(r.runAhead.weightGBsWall, r.copyGBs)} of copy, ${ratio(r.runAhead.weightGBsWall, r.nominalGBs)} of nominal)`],
+          ['  weights read, wall clock', readRate(r.runAhead.weightGBsWall)],
         ]
       : []),
     ['GPU kernel time per token', r.kernelMsPerToken === undefined ? '-' : `${r.kernelMsPerToken.toFixed(2)} ms`],
-    ['weights read, wall clock', `${r.weightGBsWall.toFixed(1)} GB/s (${ratio(r.weightGBsWall, r.copyGBs)} of copy, ${ratio(r.weightGBsWall, r.nominalGBs)} of nominal)`],
-    ['weights read, kernel time', r.weightGBsKernel === undefined ? '-' : `${r.weightGBsKernel.toFixed(1)} GB/s (${ratio(r.weightGBsKernel, r.copyGBs)} of copy, ${ratio(r.weightGBsKernel, r.nominalGBs)} of nominal)`],
+    ['weights read, wall clock', readRate(r.weightGBsWall)],
+    ['weights read, kernel time', r.weightGBsKernel === undefined ? '-' : readRate(r.weightGBsKernel)],
     ['copy bandwidth, same process', `${r.copyGBs.toFixed(1)} GB/s`],
   ];
   const tiling = r.backend === 'webgpu' && r.format !== 'f32' ? `; matvec tiling ${formatTiling(getMatVecTiling(r.format as QuantFormat))}` : '';

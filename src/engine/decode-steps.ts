@@ -132,7 +132,7 @@ export class DecodeSteps {
   /** Replays the recorded step at `position` on `token`, or (null) on the last step's choice. */
   private replayStep(token: number | null, position: number): Submitted {
     const r = this.recorded!;
-    const encoded = this.next ?? r.recording.encode([r.logits, r.choice]);
+    const encoded = this.next ?? this.encode(r);
     this.next = null;
     const ids = token === null ? r.choice : tf.tensor1d([token], 'int32');
     const at = tf.tensor1d([position], 'int32');
@@ -148,7 +148,12 @@ export class DecodeSteps {
 
   /** Encodes the step at `position` ahead, while the GPU runs the one just submitted. */
   private encodeNext(position: number): void {
-    if (this.recorded && position < this.cache.capacity) this.next = this.recorded.recording.encode([this.recorded.logits, this.recorded.choice]);
+    if (this.recorded && position < this.cache.capacity) this.next = this.encode(this.recorded);
+  }
+
+  /** A replay handing out copies of the logits and the GPU's choice. */
+  private encode(r: Recorded): EncodedReplay {
+    return r.recording.encode([r.logits, r.choice]);
   }
 
   private discardNext(): void {
